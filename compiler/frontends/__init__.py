@@ -1,0 +1,1 @@
+"""spikec.compiler.frontends: importers from NIR files and PyTorch modules into ir.Graph."""

@@ -1,0 +1,25 @@
+"""Minimal setup.py: all metadata lives in pyproject.toml.
+
+It exists so that the C engine (csrc/) can later be built by pip through
+``cffi_modules=[...]``.  Because the repository root is the ``spikec`` package
+(``package-dir = {"spikec": "."}``), setuptools would otherwise install this very
+file as the module ``spikec.setup``; the build_py override below drops it.
+"""
+
+from setuptools import setup
+from setuptools.command.build_py import build_py as _build_py
+
+# Top-level files of the repository root that are build scaffolding, not modules of
+# the spikec package.
+_NOT_MODULES = {"setup"}
+
+
+class build_py(_build_py):
+    def find_package_modules(self, package, package_dir):
+        modules = super().find_package_modules(package, package_dir)
+        if package != "spikec":
+            return modules
+        return [m for m in modules if m[1] not in _NOT_MODULES]
+
+
+setup(cmdclass={"build_py": build_py})

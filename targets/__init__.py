@@ -1,0 +1,1 @@
+"""spikec.targets: one subpackage per chip: hardware spec, lowering, cost model, exporter."""
