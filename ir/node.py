@@ -1,0 +1,120 @@
+"""Base class of IR nodes and the parameter checks every node family shares.
+
+A node is a frozen dataclass whose array fields are read-only numpy arrays.  Nodes do not
+know their own name: a :class:`~spikec.ir.graph.Graph` calls :meth:`Node.check` with the
+name it files the node under, so every error can name the node.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..errors import GraphValidationError, ShapeError
+
+Shape = tuple[int, ...]
+
+
+def frozen_array(value: Any, dtype: Any) -> np.ndarray:
+    """Copy ``value`` into a read-only array of ``dtype`` (nodes share no mutable state)."""
+    arr = np.array(value, dtype=dtype, copy=True)
+    arr.flags.writeable = False
+    return arr
+
+
+def optional_array(value: Any, dtype: Any) -> np.ndarray | None:
+    return None if value is None else frozen_array(value, dtype)
+
+
+@dataclass(frozen=True, eq=False)
+class Node:
+    """A computation in the spiking graph.
+
+    Subclasses declare their parameters as dataclass fields, convert them in
+    ``__post_init__`` with :func:`frozen_array`, check them in :meth:`check`, and say what
+    shape they produce in :meth:`infer_shape`.
+    """
+
+    def check(self, name: str, dt: float) -> None:
+        """Raise a :class:`GraphValidationError` naming ``name`` if a parameter is unusable."""
+
+    def infer_shape(self, name: str, in_shape: Shape | None) -> Shape:
+        """Output shape for an input of ``in_shape`` (``None`` only for :class:`Input`)."""
+        raise NotImplementedError
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+    def arrays(self) -> Iterator[tuple[str, np.ndarray]]:
+        """The node's array-valued parameters, by field name."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                yield f.name, value
+
+    def parameter_count(self) -> int:
+        return int(sum(a.size for _, a in self.arrays()))
+
+    def replace(self, **changes: Any) -> "Node":
+        """A copy with some fields changed (validated again when put in a graph)."""
+        return dataclasses.replace(self, **changes)
+
+
+# --- checks shared by node families -------------------------------------------------------
+
+
+def check_finite(name: str, param: str, arr: np.ndarray) -> None:
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise GraphValidationError(
+            f"{bad} value(s) are NaN or infinite",
+            node=name,
+            parameter=param,
+            fix="replace them with finite numbers (a NaN usually comes from a diverged training run)",
+        )
+
+
+def check_positive(name: str, param: str, arr: np.ndarray) -> None:
+    check_finite(name, param, arr)
+    if np.any(arr <= 0):
+        raise GraphValidationError(
+            f"must be > 0, smallest value is {arr.min()!r}",
+            node=name,
+            parameter=param,
+            fix="time constants and scales of this kind are positive; check the sign convention of the exporter",
+        )
+
+
+def check_nonnegative_int(name: str, param: str, arr: np.ndarray) -> None:
+    if arr.size and arr.min() < 0:
+        raise GraphValidationError(
+            f"must be >= 0, smallest value is {int(arr.min())}",
+            node=name,
+            parameter=param,
+            fix="delays count time steps and cannot be negative",
+        )
+
+
+def check_same_shape(name: str, params: dict[str, np.ndarray], shape: Shape) -> None:
+    """Every per-neuron parameter has exactly the population's shape (no silent broadcast)."""
+    for param, arr in params.items():
+        if arr.shape != shape:
+            raise ShapeError(
+                f"has shape {arr.shape} but the population has shape {shape}",
+                node=name,
+                parameter=param,
+                fix="give one value per neuron, or build the node with make_population() to broadcast a scalar",
+            )
+
+
+def expect_shape(name: str, in_shape: Shape | None, expected: Shape, what: str) -> None:
+    if in_shape != expected:
+        raise ShapeError(
+            f"receives input of shape {in_shape} but {what} expects {expected}",
+            node=name,
+            fix="check the edge into this node; insert a Flatten or fix the layer sizes",
+        )

@@ -1,0 +1,143 @@
+"""The reference simulator: what a graph computes, batched over samples, in NumPy.
+
+It walks :attr:`Graph.order` once per time step (see :mod:`spikec.ir.graph` for the timing
+rule) with one *kernel* per node; kernels hold the node's state.  Two arithmetic modes:
+
+- ``float``: every node in ``dtype`` (float32 by default, as PyTorch models run);
+- ``fixed``: integer arithmetic in int64, exactly as specified by
+  :class:`~spikec.ir.fixed.FixedCubaLIF` and integer weights.  This mode is the contract the
+  C engine must meet bit for bit.  Float-only nodes (float neurons, batch-norm, average
+  pooling, non-integer weights) are rejected with the node named.
+
+Inputs and outputs are laid out ``(batch, time, *shape)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
+
+import numpy as np
+
+from ..errors import SimulationError, UnsupportedError
+from . import kernels
+from .graph import Graph
+from .io import Input, Output
+
+__all__ = ["simulate", "SimResult"]
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """Outputs (and recorded node outputs) of a simulation, each ``(batch, time, *shape)``."""
+
+    outputs: Mapping[str, np.ndarray]
+    recorded: Mapping[str, np.ndarray]
+    mode: str
+    steps: int
+
+    @property
+    def output(self) -> np.ndarray:
+        """The only output (error if the graph has several)."""
+        if len(self.outputs) != 1:
+            raise SimulationError(f"the graph has {len(self.outputs)} outputs; pick one from .outputs")
+        return next(iter(self.outputs.values()))
+
+
+def simulate(
+    graph: Graph,
+    inputs: np.ndarray | Mapping[str, np.ndarray],
+    *,
+    steps: int | None = None,
+    record: Iterable[str] | str = (),
+    mode: str | None = None,
+    dtype: Any = np.float32,
+    on_step: Callable[[int], None] | None = None,
+) -> SimResult:
+    """Run ``graph`` on ``inputs`` (``(batch, time, *shape)`` per Input node).
+
+    ``steps`` defaults to the input length (longer runs see zero input after it).
+    ``record`` names nodes whose outputs to keep, or ``"all"``.  ``mode`` is ``"float"`` or
+    ``"fixed"``; by default ``fixed`` when the graph holds fixed-point neurons.
+    """
+    mode = mode or ("fixed" if kernels.is_fixed_graph(graph) else "float")
+    if mode not in ("float", "fixed"):
+        raise SimulationError(f"unknown mode {mode!r}", parameter="mode", fix="use 'float' or 'fixed'")
+    data = _check_inputs(graph, inputs, mode, np.dtype(np.int64 if mode == "fixed" else dtype))
+    batch, length = next(iter(data.values())).shape[:2]
+    steps = length if steps is None else int(steps)
+    if steps < 0:
+        raise SimulationError(f"steps={steps} must be >= 0", parameter="steps")
+    names = list(graph.nodes) if record == "all" else ([record] if isinstance(record, str) else list(record))
+    for n in names:
+        if n not in graph.nodes:
+            raise SimulationError("cannot record a node that is not in the graph", node=n)
+    ctx = kernels.Context(dt=graph.dt, mode=mode, dtype=np.dtype(np.int64 if mode == "fixed" else dtype), batch=batch)
+    ks = {n: kernels.make_kernel(graph, n, ctx) for n in graph.order}
+    keep = set(graph.outputs) | set(names)
+    trace = {n: np.zeros((batch, steps, *graph.out_shape(n)), dtype=ctx.dtype) for n in keep}
+    prev: dict[str, np.ndarray] = {n: np.zeros((batch, *graph.out_shape(n)), ctx.dtype) for n in graph.nodes}
+    back = graph.back_edges
+    preds = {n: graph.predecessors(n) for n in graph.nodes}
+    for t in range(steps):
+        cur: dict[str, np.ndarray] = {}
+        for n in graph.order:
+            node = graph.nodes[n]
+            if isinstance(node, Input):
+                x = data[n][:, t] if t < length else np.zeros_like(data[n][:, 0])
+            else:
+                srcs = preds[n]
+                x = prev[srcs[0]] if (srcs[0], n) in back else cur[srcs[0]]
+                for s in srcs[1:]:
+                    x = x + (prev[s] if (s, n) in back else cur[s])
+            cur[n] = ks[n](x)
+            if n in keep:
+                trace[n][:, t] = cur[n]
+        prev = cur
+        if on_step is not None:
+            on_step(t)
+    return SimResult(
+        outputs={n: trace[n] for n in graph.outputs},
+        recorded={n: trace[n] for n in names},
+        mode=mode,
+        steps=steps,
+    )
+
+
+def _check_inputs(
+    graph: Graph, inputs: np.ndarray | Mapping[str, np.ndarray], mode: str, dtype: np.dtype
+) -> dict[str, np.ndarray]:
+    names = graph.inputs
+    if not isinstance(inputs, Mapping):
+        if len(names) != 1:
+            raise SimulationError(f"the graph has inputs {names}; pass a dict of arrays by name")
+        inputs = {names[0]: inputs}
+    missing = set(names) - set(inputs)
+    extra = set(inputs) - set(names)
+    if missing or extra:
+        raise SimulationError(f"inputs given for {sorted(inputs)}, graph inputs are {names}", fix="name every Input node")
+    out: dict[str, np.ndarray] = {}
+    shapes = set()
+    for n in names:
+        arr = np.asarray(inputs[n])
+        expected = graph.out_shape(n)
+        if arr.ndim != 2 + len(expected) or tuple(arr.shape[2:]) != expected:
+            raise SimulationError(
+                f"input has shape {arr.shape}, expected (batch, time, {', '.join(map(str, expected))})",
+                node=n,
+                fix="lay inputs out as (batch, time, *shape); add a batch axis of 1 for one sample",
+            )
+        if arr.dtype.kind not in "biuf":
+            raise SimulationError(f"input dtype {arr.dtype} is not numeric", node=n)
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+            raise SimulationError("input holds NaN or infinite values", node=n)
+        if mode == "fixed" and arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
+            raise UnsupportedError(
+                "fixed-point simulation needs integer inputs (spikes or integer payloads)", node=n,
+                fix="quantize the input or simulate in float mode",
+            )
+        out[n] = arr.astype(dtype, copy=False)
+        shapes.add(arr.shape[:2])
+    if len(shapes) != 1:
+        raise SimulationError(f"inputs disagree in (batch, time): {sorted(shapes)}")
+    return out
