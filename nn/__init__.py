@@ -1,0 +1,1 @@
+"""spikec.nn: PyTorch spiking layers that the PyTorch frontend understands."""
