@@ -57,7 +57,7 @@ def print_info(graph: Graph, console: Console, title: str) -> None:
         neurons = node.size if isinstance(node, Neuron) else 0
         synapses = graph.synapses_of(name)
         kind = node.kind + (f"({node.neuron.kind})" if hasattr(node, "neuron") else "")
-        extra = f" [{node.reset.value} reset]" if getattr(node, "spiking", False) and hasattr(node, "reset") else ""
+        extra = f" ({node.reset.value} reset)" if getattr(node, "spiking", False) and hasattr(node, "reset") else ""
         table.add_row(name, kind + extra, _shape(graph.in_shape(name)), _shape(graph.out_shape(name)),
                       f"{neurons:,}" if neurons else "", f"{synapses:,}" if synapses else "",
                       f"{node.parameter_count():,}")
