@@ -48,6 +48,10 @@ def normalize_padding(padding: Any, kernel: Sequence[int], dilation: Sequence[in
         raise GraphValidationError(f"unknown padding {padding!r}", parameter="padding", fix="use an int, 'same' or 'valid'")
     arr = np.asarray(padding, dtype=np.int64)
     if arr.ndim == 2:
+        if arr.shape != (n, 2):
+            raise GraphValidationError(
+                f"needs {n} (before, after) pair(s), got {padding!r}", parameter="padding"
+            )
         return tuple((int(a), int(b)) for a, b in arr)
     return tuple((p, p) for p in _tuple(arr, n, "padding"))
 
@@ -70,12 +74,12 @@ class _ConvNd(Projection):
 
     def __post_init__(self) -> None:
         n = self.ndim
-        weight = frozen_array(self.weight, _weight_dtype(self.weight))
+        weight = frozen_array(self.weight, _weight_dtype(self.weight), "weight")
         object.__setattr__(self, "weight", weight)
         if self.bias is None:
             object.__setattr__(self, "bias", frozen_array(np.zeros(weight.shape[0]), weight.dtype))
         else:
-            object.__setattr__(self, "bias", frozen_array(self.bias, _weight_dtype(self.bias)))
+            object.__setattr__(self, "bias", frozen_array(self.bias, _weight_dtype(self.bias), "bias"))
         object.__setattr__(self, "stride", _tuple(self.stride, n, "stride"))
         object.__setattr__(self, "dilation", _tuple(self.dilation, n, "dilation"))
         kernel = weight.shape[2:] if weight.ndim == n + 2 else (1,) * n
@@ -171,6 +175,8 @@ class _Pool2d(Node):
             raise GraphValidationError(
                 f"kernel_size {self.kernel_size} and stride {self.stride} must be >= 1", node=name, parameter="kernel_size"
             )
+        if min(min(p) for p in self.padding) < 0:
+            raise GraphValidationError(f"must be >= 0, got {self.padding}", node=name, parameter="padding")
 
     def infer_shape(self, name: str, in_shape: Shape | None) -> Shape:
         if in_shape is None or len(in_shape) != 3:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .node import Node, Shape, check_nonnegative_int, expect_shape, frozen_array
+from .node import Node, Shape, check_nonnegative_int, expect_shape, frozen_int_array
 
 __all__ = ["Delay"]
 
@@ -18,7 +18,7 @@ class Delay(Node):
     delay: np.ndarray
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "delay", frozen_array(self.delay, np.int64))
+        object.__setattr__(self, "delay", frozen_int_array(self.delay, "delay"))
 
     def check(self, name: str, dt: float) -> None:
         check_nonnegative_int(name, "delay", self.delay)

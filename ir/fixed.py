@@ -8,8 +8,8 @@ an LI/CubaLI/Integrator does not spike.  With :math:`D` = ``decay_bits`` and int
 .. math::
     u[t] = O_u\big(\rho(u[t-1]\,(2^D - d_u),\, D) + (x[t] \ll s_{in})\big)
 
-    v^-[t] = O_v\big(\rho(v[t-1]\,(2^D - d_v),\, D) + u[t] + b\big)
-             \;[\,- \theta\, z[t-1] \text{ for subtract\_next}\,]
+    v^-[t] = O_v\big(\rho(v[t-1]\,(2^D - d_v),\, D) + u[t] + b
+             \;[\,- \theta\, z[t-1] \text{ for subtract\_next}\,]\big)
 
     z[t] = \mathbb{1}[v^-[t] > \theta], \quad v[t] = \text{reset}(v^-[t], z[t])
 
@@ -17,7 +17,8 @@ an LI/CubaLI/Integrator does not spike.  With :math:`D` = ``decay_bits`` and int
 ``toward_zero`` (:math:`\mathrm{sign}(p)\lfloor |p|/2^D \rfloor`, Lava's Loihi model),
 ``floor`` (arithmetic shift) or ``nearest`` (half away from zero).  :math:`O` keeps a value
 in its signed ``*_bits`` width: ``saturate`` clamps to :math:`[-(2^{n-1}-1), 2^{n-1}-1]`,
-``wrap`` wraps two's-complement.  A non-spiking population outputs :math:`v`.
+``wrap`` wraps two's-complement.  The reset itself is not clamped.  A non-spiking population
+outputs :math:`v`.  ``*_bits + decay_bits <= 62`` keeps the decay products inside int64.
 """
 
 from __future__ import annotations
@@ -61,11 +62,13 @@ class FixedCubaLIF(Neuron):
     def __post_init__(self) -> None:
         for k in ("du", "dv", "bias", "v_threshold", "v_reset"):
             arr = np.asarray(getattr(self, k))
-            if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.any(arr != np.round(arr)):
+            # NaN/inf must not slip through as 0 or a huge integer (np.nan_to_num would do that).
+            if arr.dtype.kind == "f" and (not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr))):
                 raise GraphValidationError(
-                    "must hold integers in a fixed-point neuron", parameter=k, fix="round (quantize) the value first"
+                    "must hold finite integers in a fixed-point neuron", parameter=k,
+                    fix="round (quantize) the value first",
                 )
-            object.__setattr__(self, k, frozen_array(np.nan_to_num(arr) if arr.dtype.kind == "f" else arr, np.int64))
+            object.__setattr__(self, k, frozen_array(arr, np.int64))
         object.__setattr__(self, "reset", _as_reset(self.reset))
         for k in ("decay_bits", "input_shift", "u_bits", "v_bits"):
             object.__setattr__(self, k, int(getattr(self, k)))
@@ -77,6 +80,10 @@ class FixedCubaLIF(Neuron):
     def check(self, name: str, dt: float) -> None:
         params = {k: getattr(self, k) for k in ("du", "dv", "bias", "v_threshold", "v_reset")}
         check_same_shape(name, params, self.shape)
+        # Checked before `1 << decay_bits` is computed (a negative shift count is a bare ValueError).
+        for k, lo, hi in (("decay_bits", 1, 30), ("input_shift", 0, 30)):
+            if not lo <= getattr(self, k) <= hi:
+                raise GraphValidationError(f"is {getattr(self, k)}", node=name, parameter=k, limit=f"{lo}..{hi}")
         unity = 1 << self.decay_bits
         for k in ("du", "dv"):
             arr = params[k]
@@ -87,14 +94,15 @@ class FixedCubaLIF(Neuron):
                     parameter=k,
                     limit=f"0 <= {k} <= 2**decay_bits = {unity}",
                 )
-        if not (1 <= self.decay_bits <= 30 and 0 <= self.input_shift <= 30):
-            raise GraphValidationError(
-                f"decay_bits={self.decay_bits}, input_shift={self.input_shift}", node=name, parameter="decay_bits",
-                limit="1..30 and 0..30",
-            )
         for k in ("u_bits", "v_bits"):
             if not 2 <= getattr(self, k) <= 62:
                 raise GraphValidationError(f"is {getattr(self, k)}", node=name, parameter=k, limit="2..62")
+            # state * (2**D - d) must stay inside int64, the arithmetic of the fixed-point contract.
+            if getattr(self, k) + self.decay_bits > 62:
+                raise GraphValidationError(
+                    f"is {getattr(self, k)} with decay_bits={self.decay_bits}; the decay product would overflow int64",
+                    node=name, parameter=k, limit=f"{k} + decay_bits <= 62",
+                )
         for k, allowed in (("u_overflow", OVERFLOWS), ("v_overflow", OVERFLOWS), ("rounding", ROUNDINGS)):
             if getattr(self, k) not in allowed:
                 raise GraphValidationError(f"is {getattr(self, k)!r}", node=name, parameter=k, fix=f"use one of {allowed}")

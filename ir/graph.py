@@ -43,11 +43,19 @@ class Graph:
 
     def __post_init__(self) -> None:
         nodes = dict(self.nodes)
-        edges = tuple((str(a), str(b)) for a, b in self.edges)
+        try:
+            edges = tuple((str(a), str(b)) for a, b in self.edges)
+        except (TypeError, ValueError):  # an edge that is not a pair would unpack into a bare ValueError
+            raise GraphValidationError(
+                "edges must be (source, destination) pairs of node names", parameter="edges"
+            ) from None
         object.__setattr__(self, "nodes", MappingProxyType(nodes))
         object.__setattr__(self, "edges", edges)
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
-        object.__setattr__(self, "dt", float(self.dt))
+        try:
+            object.__setattr__(self, "dt", float(self.dt))
+        except (TypeError, ValueError):
+            raise GraphValidationError(f"dt={self.dt!r} must be a positive number of seconds", parameter="dt") from None
         self._check_structure()
         preds: dict[str, list[str]] = {n: [] for n in nodes}
         succs: dict[str, list[str]] = {n: [] for n in nodes}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..errors import ShapeError
 from .node import Node, Shape, expect_shape
 
@@ -18,7 +20,7 @@ class Input(Node):
     shape: Any
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
+        object.__setattr__(self, "shape", _as_shape(self.shape))
 
     def check(self, name: str, dt: float) -> None:
         if not self.shape or min(self.shape) < 1:
@@ -36,10 +38,15 @@ class Output(Node):
 
     def __post_init__(self) -> None:
         if self.shape is not None:
-            object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
+            object.__setattr__(self, "shape", _as_shape(self.shape))
 
     def infer_shape(self, name: str, in_shape: Shape | None) -> Shape:
         if self.shape is not None:
             expect_shape(name, in_shape, self.shape, "the declared output shape")
         assert in_shape is not None
         return in_shape
+
+
+def _as_shape(shape: Any) -> tuple[int, ...]:
+    """``3`` means ``(3,)``: a bare int is the natural way to write a 1-D shape."""
+    return (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)

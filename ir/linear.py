@@ -23,7 +23,7 @@ from .node import (
     check_nonnegative_int,
     expect_shape,
     frozen_array,
-    optional_array,
+    frozen_int_array,
 )
 
 __all__ = ["Projection", "Linear", "Affine", "SparseLinear", "Scale"]
@@ -71,8 +71,8 @@ class Linear(Projection):
     delay: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "weight", frozen_array(self.weight, _weight_dtype(self.weight)))
-        object.__setattr__(self, "delay", optional_array(self.delay, np.int64))
+        object.__setattr__(self, "weight", frozen_array(self.weight, _weight_dtype(self.weight), "weight"))
+        object.__setattr__(self, "delay", None if self.delay is None else frozen_int_array(self.delay, "delay"))
 
     def check(self, name: str, dt: float) -> None:
         _check_dense(name, self.weight, self.delay)
@@ -94,9 +94,9 @@ class Affine(Projection):
     delay: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "weight", frozen_array(self.weight, _weight_dtype(self.weight)))
-        object.__setattr__(self, "bias", frozen_array(self.bias, _weight_dtype(self.bias)))
-        object.__setattr__(self, "delay", optional_array(self.delay, np.int64))
+        object.__setattr__(self, "weight", frozen_array(self.weight, _weight_dtype(self.weight), "weight"))
+        object.__setattr__(self, "bias", frozen_array(self.bias, _weight_dtype(self.bias), "bias"))
+        object.__setattr__(self, "delay", None if self.delay is None else frozen_int_array(self.delay, "delay"))
 
     def check(self, name: str, dt: float) -> None:
         _check_dense(name, self.weight, self.delay)
@@ -129,14 +129,14 @@ class SparseLinear(Projection):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", tuple(int(s) for s in self.shape))
-        object.__setattr__(self, "target", frozen_array(self.target, np.int64))
-        object.__setattr__(self, "source", frozen_array(self.source, np.int64))
-        object.__setattr__(self, "weight", frozen_array(self.weight, _weight_dtype(self.weight)))
-        object.__setattr__(self, "delay", optional_array(self.delay, np.int64))
+        object.__setattr__(self, "target", frozen_int_array(self.target, "target"))
+        object.__setattr__(self, "source", frozen_int_array(self.source, "source"))
+        object.__setattr__(self, "weight", frozen_array(self.weight, _weight_dtype(self.weight), "weight"))
+        object.__setattr__(self, "delay", None if self.delay is None else frozen_int_array(self.delay, "delay"))
 
     def check(self, name: str, dt: float) -> None:
-        if len(self.shape) != 2:
-            raise ShapeError(f"shape must be (out, in), got {self.shape}", node=name, parameter="shape")
+        if len(self.shape) != 2 or min(self.shape) < 1:
+            raise ShapeError(f"shape must be (out, in) with sizes >= 1, got {self.shape}", node=name, parameter="shape")
         n = self.weight.shape
         for param, arr in (("target", self.target), ("source", self.source)):
             if arr.shape != n or self.weight.ndim != 1:
@@ -177,7 +177,7 @@ class Scale(Projection):
     scale: np.ndarray
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "scale", frozen_array(self.scale, _weight_dtype(self.scale)))
+        object.__setattr__(self, "scale", frozen_array(self.scale, _weight_dtype(self.scale), "scale"))
 
     def check(self, name: str, dt: float) -> None:
         check_finite(name, "scale", self.scale)

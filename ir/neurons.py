@@ -91,7 +91,7 @@ class Neuron(Node):
             if f.name == "reset":
                 object.__setattr__(self, "reset", _as_reset(value))
             elif not isinstance(value, (bool, str, Enum)):
-                object.__setattr__(self, f.name, frozen_array(value, np.float64))
+                object.__setattr__(self, f.name, frozen_array(value, np.float64, f.name))
 
     @property
     def shape(self) -> Shape:
@@ -282,7 +282,7 @@ def make_population(cls: type[N], shape: int | Shape, **params: Any) -> N:
                 values["reset"] = params.pop("reset")
             continue
         if f.name in params:
-            raw = np.asarray(params.pop(f.name), dtype=np.float64)
+            raw = frozen_array(params.pop(f.name), np.float64, f.name)
         elif f.name in _DEFAULTS:
             raw = np.asarray(_DEFAULTS[f.name])
         else:

@@ -18,15 +18,27 @@ from ..errors import GraphValidationError, ShapeError
 Shape = tuple[int, ...]
 
 
-def frozen_array(value: Any, dtype: Any) -> np.ndarray:
+def frozen_array(value: Any, dtype: Any, param: str | None = None) -> np.ndarray:
     """Copy ``value`` into a read-only array of ``dtype`` (nodes share no mutable state)."""
-    arr = np.array(value, dtype=dtype, copy=True)
+    try:
+        arr = np.array(value, dtype=dtype, copy=True)
+    except (TypeError, ValueError) as exc:  # e.g. a string or a ragged list: not a bare numpy error
+        raise GraphValidationError(f"cannot be read as numbers ({exc})", parameter=param) from None
     arr.flags.writeable = False
     return arr
 
 
 def optional_array(value: Any, dtype: Any) -> np.ndarray | None:
     return None if value is None else frozen_array(value, dtype)
+
+
+def frozen_int_array(value: Any, param: str) -> np.ndarray:
+    """Like :func:`frozen_array` in int64, but a non-integer or non-finite float is an error:
+    a delay of 2.7 steps or an index of NaN must not be truncated silently."""
+    arr = np.asarray(value)
+    if arr.dtype.kind == "f" and (not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr))):
+        raise GraphValidationError("must hold whole numbers", parameter=param, fix="round the values first")
+    return frozen_array(arr, np.int64, param)
 
 
 @dataclass(frozen=True, eq=False)

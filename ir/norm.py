@@ -45,7 +45,7 @@ def _check_bn(name: str, node: "BatchNorm | MembraneBatchNorm", channels: int) -
 
 def _freeze_bn(node: Node) -> None:
     for k in ("mean", "var", "gamma", "beta"):
-        object.__setattr__(node, k, frozen_array(getattr(node, k), np.float64))
+        object.__setattr__(node, k, frozen_array(getattr(node, k), np.float64, k))
     object.__setattr__(node, "eps", float(node.eps))  # type: ignore[attr-defined]
 
 

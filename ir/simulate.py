@@ -84,7 +84,7 @@ def simulate(
         for n in graph.order:
             node = graph.nodes[n]
             if isinstance(node, Input):
-                x = data[n][:, t] if t < length else np.zeros_like(data[n][:, 0])
+                x = data[n][:, t] if t < length else np.zeros((batch, *graph.out_shape(n)), ctx.dtype)
             else:
                 srcs = preds[n]
                 x = prev[srcs[0]] if (srcs[0], n) in back else cur[srcs[0]]
