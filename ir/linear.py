@@ -64,7 +64,21 @@ def _check_dense(name: str, weight: np.ndarray, delay: np.ndarray | None) -> Non
 
 
 @dataclass(frozen=True, eq=False)
-class Linear(Projection):
+class _Dense(Projection):
+    """What Linear and Affine share: a (out, in) ``weight`` matrix."""
+
+    weight: np.ndarray
+
+    def infer_shape(self, name: str, in_shape: Shape | None) -> Shape:
+        expect_shape(name, in_shape, (self.weight.shape[1],), f"weight of shape {self.weight.shape}")
+        return (self.weight.shape[0],)
+
+    def synapse_count(self) -> int:
+        return int(np.count_nonzero(self.weight))
+
+
+@dataclass(frozen=True, eq=False)
+class Linear(_Dense):
     r""":math:`y = W x`, ``weight`` of shape (out, in)."""
 
     weight: np.ndarray
@@ -77,16 +91,9 @@ class Linear(Projection):
     def check(self, name: str, dt: float) -> None:
         _check_dense(name, self.weight, self.delay)
 
-    def infer_shape(self, name: str, in_shape: Shape | None) -> Shape:
-        expect_shape(name, in_shape, (self.weight.shape[1],), f"weight of shape {self.weight.shape}")
-        return (self.weight.shape[0],)
-
-    def synapse_count(self) -> int:
-        return int(np.count_nonzero(self.weight))
-
 
 @dataclass(frozen=True, eq=False)
-class Affine(Projection):
+class Affine(_Dense):
     r""":math:`y = W x + b`; the bias is added every step (a constant current)."""
 
     weight: np.ndarray
@@ -107,13 +114,6 @@ class Affine(Projection):
                 node=name,
                 parameter="bias",
             )
-
-    def infer_shape(self, name: str, in_shape: Shape | None) -> Shape:
-        expect_shape(name, in_shape, (self.weight.shape[1],), f"weight of shape {self.weight.shape}")
-        return (self.weight.shape[0],)
-
-    def synapse_count(self) -> int:
-        return int(np.count_nonzero(self.weight))
 
 
 @dataclass(frozen=True, eq=False)

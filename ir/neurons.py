@@ -148,6 +148,11 @@ def _leaky(tau: np.ndarray, r: np.ndarray, v_leak: np.ndarray, dt: float) -> dic
     return {"alpha": 1.0 - k, "gain": r * k, "bias": v_leak * k}
 
 
+def _current_based(n: "CubaLIF | CubaLI", dt: float) -> dict[str, np.ndarray]:
+    k_syn = dt / n.tau_syn
+    return {"alpha_syn": 1.0 - k_syn, "gain_syn": n.w_in * k_syn, **_leaky(n.tau_mem, n.r, n.v_leak, dt)}
+
+
 @dataclass(frozen=True, eq=False)
 class LIF(Neuron):
     r"""Leaky integrate-and-fire: :math:`\tau \dot v = (v_{leak} - v) + R I`, spike when
@@ -183,12 +188,7 @@ class CubaLIF(Neuron):
     time_constants: ClassVar[tuple[str, ...]] = ("tau_syn", "tau_mem")
 
     def coefficients(self, dt: float) -> dict[str, np.ndarray]:
-        k_syn = dt / self.tau_syn
-        return {
-            "alpha_syn": 1.0 - k_syn,
-            "gain_syn": self.w_in * k_syn,
-            **_leaky(self.tau_mem, self.r, self.v_leak, dt),
-        }
+        return _current_based(self, dt)
 
 
 @dataclass(frozen=True, eq=False)
@@ -233,12 +233,7 @@ class CubaLI(Neuron):
     time_constants: ClassVar[tuple[str, ...]] = ("tau_syn", "tau_mem")
 
     def coefficients(self, dt: float) -> dict[str, np.ndarray]:
-        k_syn = dt / self.tau_syn
-        return {
-            "alpha_syn": 1.0 - k_syn,
-            "gain_syn": self.w_in * k_syn,
-            **_leaky(self.tau_mem, self.r, self.v_leak, dt),
-        }
+        return _current_based(self, dt)
 
 
 @dataclass(frozen=True, eq=False)

@@ -49,6 +49,12 @@ def _freeze_bn(node: Node) -> None:
     object.__setattr__(node, "eps", float(node.eps))  # type: ignore[attr-defined]
 
 
+def _scale_shift(bn: "BatchNorm | MembraneBatchNorm") -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (a, b) with BN(x) = a*x + b."""
+    a = bn.gamma / np.sqrt(bn.var + bn.eps)
+    return a, bn.beta - a * bn.mean
+
+
 @dataclass(frozen=True, eq=False)
 class BatchNorm(Node):
     """Per-channel affine normalisation of a current (folded into the projection before it)."""
@@ -75,8 +81,7 @@ class BatchNorm(Node):
 
     def scale_shift(self) -> tuple[np.ndarray, np.ndarray]:
         """(a, b) with y = a*x + b per channel."""
-        a = self.gamma / np.sqrt(self.var + self.eps)
-        return a, self.beta - a * self.mean
+        return _scale_shift(self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -123,7 +128,6 @@ class MembraneBatchNorm(Neuron):
 
     def scale_shift(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-neuron (a, b) with BN(v) = a*v + b, broadcast to the population's shape."""
-        a = self.gamma / np.sqrt(self.var + self.eps)
-        b = self.beta - a * self.mean
+        a, b = _scale_shift(self)
         expand = (slice(None),) + (None,) * (len(self.shape) - 1)
         return np.broadcast_to(a[expand], self.shape), np.broadcast_to(b[expand], self.shape)
