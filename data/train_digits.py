@@ -2,10 +2,10 @@
 
 The digits ship with scikit-learn, so nothing is downloaded.  Each image is rate-coded: at
 every one of ``--steps`` time steps, pixel ``p`` (0..16) spikes with probability ``p / 16``.
-The network is trained in plain PyTorch with a surrogate gradient, using exactly the IR's
-LIF update (decay form, value reset to 0, spike iff v > 1), then built as a spikec graph,
-checked spike for spike against the reference simulator, and written as NIR next to its
-held-out test spikes::
+The network is trained with spikec's own torch layers (:mod:`spikec.nn`, surrogate
+gradient, the IR's exact LIF update), imported with
+:func:`~spikec.compiler.frontends.torch_import.from_torch`, checked spike for spike against
+the reference simulator, and written as NIR next to its held-out test spikes::
 
     python data/train_digits.py            # writes data/digits.nir and data/digits_test.npz
 
@@ -26,7 +26,9 @@ from sklearn.model_selection import train_test_split
 
 from spikec.api import decode_rate
 from spikec.compiler.frontends.nir_io import write_nir
-from spikec.ir import LIF, Graph, Input, Linear, Output, make_population, simulate
+from spikec.compiler.frontends.torch_import import from_torch
+from spikec.ir import simulate
+from spikec.nn import LIF
 
 DT = 1e-3  # s; with tau = 10 ms the membrane keeps 90 % per step
 TAU = 10e-3
@@ -39,57 +41,13 @@ def encode(images: np.ndarray, steps: int, rng: np.random.Generator) -> np.ndarr
     return (rng.random((images.shape[0], steps, images.shape[1])) < p[:, None, :]).astype(np.float32)
 
 
-class SpikeFn(torch.autograd.Function):
-    """Heaviside forward (strict >), fast-sigmoid surrogate backward."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        ctx.save_for_backward(x)
-        return (x > 0).to(x.dtype)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        (x,) = ctx.saved_tensors
-        return grad / (1.0 + 10.0 * x.abs()) ** 2
-
-
-class Net(torch.nn.Module):
-    """64 -> HIDDEN -> 10, both layers LIF with the IR's update: with alpha = 1 - dt/tau and
-    gain r*dt/tau = 1, v = alpha*v + W x; z = v > 1; v = 0 where z."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc1 = torch.nn.Linear(64, HIDDEN, bias=False)
-        self.fc2 = torch.nn.Linear(HIDDEN, 10, bias=False)
-        self.alpha = float(np.float32(1.0 - DT / TAU))
-
-    def _lif(self, currents: torch.Tensor) -> torch.Tensor:
-        v = torch.zeros_like(currents[:, 0])
-        out = []
-        for t in range(currents.shape[1]):
-            v = self.alpha * v + currents[:, t]
-            z = SpikeFn.apply(v - 1.0)
-            v = v * (1.0 - z)  # reset to 0; gradient flows through the kept membrane
-            out.append(z)
-        return torch.stack(out, dim=1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(batch, time, 64) spikes -> (batch, time, 10) spikes."""
-        return self._lif(self.fc2(self._lif(self.fc1(x))))
-
-    def to_graph(self) -> Graph:
-        """The same network as a spikec graph (r = tau/dt makes the input gain exactly 1)."""
-        lif = lambda n: make_population(LIF, n, tau=TAU, r=TAU / DT, v_threshold=1.0, reset="value")  # noqa: E731
-        nodes = {
-            "input": Input((64,)),
-            "fc1": Linear(self.fc1.weight.detach().double().numpy()),
-            "lif1": lif(HIDDEN),
-            "fc2": Linear(self.fc2.weight.detach().double().numpy()),
-            "lif2": lif(10),
-            "output": Output(),
-        }
-        names = list(nodes)
-        return Graph(nodes, list(zip(names, names[1:])), dt=DT)
+def build_model() -> torch.nn.Sequential:
+    return torch.nn.Sequential(
+        torch.nn.Linear(64, HIDDEN, bias=False),
+        LIF(HIDDEN, tau=TAU, threshold=1.0, dt=DT, reset="value"),
+        torch.nn.Linear(HIDDEN, 10, bias=False),
+        LIF(10, tau=TAU, threshold=1.0, dt=DT, reset="value"),
+    )
 
 
 def accuracy(model: torch.nn.Module, spikes: np.ndarray, labels: np.ndarray) -> float:
@@ -114,7 +72,7 @@ def main() -> None:
     )
     test_spikes = encode(x_test, args.steps, rng)
 
-    model = Net()
+    model = build_model()
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.epochs)
     t0 = time.perf_counter()
@@ -138,7 +96,7 @@ def main() -> None:
 
     model.eval()
     torch_acc = accuracy(model, test_spikes, y_test)
-    graph = model.double().to_graph()
+    graph = from_torch(model.double(), input_shape=(64,), dt=DT)
     ref = simulate(graph, test_spikes, dtype=np.float64).output
     ref_acc = float(np.mean(decode_rate(ref) == y_test))
     with torch.no_grad():
