@@ -17,15 +17,23 @@ import torch
 from torch import nn
 
 from .. import ir
+from ..errors import GraphValidationError
 
 __all__ = ["DelayedLinear"]
 
 
 class DelayedLinear(nn.Module):
-    """``(batch, time, in_features) -> (batch, time, out_features)`` with per-synapse delays."""
+    """``(batch, time, in_features) -> (batch, time, out_features)`` with per-synapse delays.
+
+    ``weight`` (out, in) is initialised as ``nn.Linear``'s; ``delay`` (out, in, in time steps)
+    uniformly in ``[0, max_delay]``.  There is no bias (a spiking layer's bias is the neuron's
+    ``v_leak``).  Train and eval compute the same forward pass.
+    """
 
     def __init__(self, in_features: int, out_features: int, max_delay: int) -> None:
         super().__init__()
+        if int(max_delay) < 0:
+            raise GraphValidationError(f"max_delay={max_delay} must be >= 0", parameter="max_delay")
         self.in_features, self.out_features, self.max_delay = int(in_features), int(out_features), int(max_delay)
         self.weight = nn.Parameter(torch.empty(out_features, in_features))
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -46,6 +54,10 @@ class DelayedLinear(nn.Module):
         return masks
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 3 or x.shape[2] != self.in_features:
+            raise GraphValidationError(
+                f"expects input (batch, time, {self.in_features}), got {tuple(x.shape)}", parameter="input"
+            )
         steps = x.shape[1]
         y = None
         # Sum over delay values in increasing order, as the IR's reference kernel does.

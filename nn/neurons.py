@@ -157,7 +157,8 @@ class _Population(nn.Module):
             # This step's statistics over (batch, spatial) per channel; running stats updated every step.
             return lambda v: F.batch_norm(v, self.running_mean, self.running_var, self.bn_weight, self.bn_bias,
                                           True, self.bn_momentum, self.bn_eps)
-        a, b = (torch.as_tensor(np.array(arr), dtype=like.dtype, device=like.device) for arr in self.to_ir().scale_shift())
+        a, b = (torch.as_tensor(np.array(arr), dtype=like.dtype, device=like.device)
+                for arr in self.to_ir().scale_shift())
         return lambda v: a * v + b
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,11 +1,18 @@
-"""PyTorch frontend: a ``torch.nn.Sequential`` of torch, snnTorch and ``spikec.nn`` layers -> IR.
+"""PyTorch frontend: torch, snnTorch and ``spikec.nn`` layers run in sequence -> IR graph.
 
-``from_torch(model, input_shape=(...))`` walks the (flattened) Sequential, converts each layer
-to IR nodes and chains them ``input -> layer 0 -> ... -> output``.  Node names are the module
-paths (``"0"``, ``"2.1"``); a recurrent layer adds ``"<path>.rec"`` on the back edge.  Layers
-are read from their attributes, never traced, so anything that is not listed in
-``nn/TORCH_NOTES.md`` raises :class:`~spikec.errors.UnsupportedError` naming the path and type.
-This module imports torch; ``spikec.compiler.frontends`` does not import it.
+``from_torch(model, input_shape=(...))`` finds the model's layers in execution order, converts
+each from its attributes (weights, decays, thresholds; never by running it) and chains them
+``input -> layer -> ... -> output``.  What counts as "in sequence":
+
+- a ``torch.nn.Sequential`` (nested ones are flattened), in its order;
+- any other module whose ``forward`` only calls its layers one after another
+  (``x = self.fc(x); x = self.lif(x); return x``), found by ``torch.fx`` tracing with every
+  layer as a leaf.  Skips, branches, functional ops, time loops -> UnsupportedError.
+
+Node names are the module paths (``"0"``, ``"2.1"``, ``"features.0"``); a recurrent layer adds
+``"<path>.rec"`` on the back edge.  Anything not listed in ``nn/TORCH_NOTES.md`` raises
+:class:`~spikec.errors.UnsupportedError` naming the path, the type and the fix.  This module
+imports torch; ``spikec.compiler.frontends`` does not.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from ...errors import ModelImportError, UnsupportedError
 from ...nn import CubaLIF as NNCubaLIF
 from ...nn import DelayedLinear
 from ...nn import LIF as NNLIF
+from ...nn import Steps
 from . import torch_snntorch
 
 __all__ = ["from_torch"]
@@ -60,13 +68,69 @@ def _np(t: torch.Tensor | None) -> np.ndarray | None:
     return None if t is None else t.detach().cpu().double().numpy()
 
 
-def _walk(module: nn.Module, prefix: str = "") -> Iterator[tuple[str, nn.Module]]:
-    for key, child in module.named_children():
-        path = f"{prefix}{key}"
-        if isinstance(child, nn.Sequential):
-            yield from _walk(child, path + ".")
+def _is_layer(m: nn.Module) -> bool:
+    """A module read as one layer (its forward is never traced): torch, snnTorch or spikec.nn."""
+    if isinstance(m, (nn.Sequential, Steps)):
+        return False
+    if isinstance(m, _LAYER_TYPES):
+        return True
+    return type(m).__module__.split(".")[0] in ("torch", "snntorch") or not any(True for _ in m.children())
+
+
+def _traced_chain(module: nn.Module, prefix: str) -> list[tuple[str, nn.Module]]:
+    """The layers a non-Sequential module's ``forward`` calls, in call order, via ``torch.fx``.
+
+    Accepted only when ``forward`` is a plain chain ``x -> layer_a(x) -> layer_b(...) -> return``:
+    any other operation, a second input, a reused layer or a trace failure (e.g. a Python loop
+    over time steps) raises UnsupportedError naming the module."""
+    where = prefix[:-1] or "(root)"
+
+    def refuse(why: str) -> UnsupportedError:
+        fix = "put the layers in a torch.nn.Sequential (nested Sequentials are fine) or export the model to NIR"
+        return unsupported(where, module, why, fix)
+
+    class Tracer(torch.fx.Tracer):
+        def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+            return _is_layer(m) or isinstance(m, Steps)
+
+    try:
+        graph = Tracer().trace(module)
+    except Exception as exc:  # noqa: BLE001 - any trace failure means "not a plain chain"
+        why = f"its forward() could not be traced as a chain of layers ({type(exc).__name__}: {exc})"
+        raise refuse(why) from None
+    chain: list[tuple[str, nn.Module]] = []
+    prev = None
+    for node in graph.nodes:
+        if node.op == "placeholder":
+            if prev is not None:
+                raise refuse(f"its forward() takes more than one input ({node.target!r})")
+            prev = node
+        elif node.op == "call_module" and node.args == (prev,) and not node.kwargs:
+            if any(path == f"{prefix}{node.target}" for path, _ in chain):
+                raise refuse(f"its forward() calls layer {node.target!r} twice")
+            chain.append((f"{prefix}{node.target}", module.get_submodule(node.target)))
+            prev = node
+        elif node.op == "output" and node.args == (prev,):
+            return chain
         else:
+            what = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", node.target)
+            raise refuse(f"its forward() does more than call layers in sequence ({node.op} {what!r})")
+    raise refuse("its forward() returns nothing")
+
+
+def _walk(module: nn.Module, prefix: str = "") -> Iterator[tuple[str, nn.Module]]:
+    """``(path, layer)`` in execution order; Sequentials by their order, other containers by tracing."""
+    if isinstance(module, Steps):  # a per-step layer made to run on sequences: the layer itself
+        children = [(f"{prefix}layer", module.layer)]
+    elif isinstance(module, nn.Sequential) and type(module).forward is nn.Sequential.forward:
+        children = [(f"{prefix}{key}", child) for key, child in module.named_children()]
+    else:
+        children = _traced_chain(module, prefix)
+    for path, child in children:
+        if _is_layer(child):
             yield path, child
+        else:
+            yield from _walk(child, path + ".")
 
 
 def unsupported(path: str, module: nn.Module, why: str, fix: str) -> UnsupportedError:
@@ -124,6 +188,9 @@ def _dropped(b: Builder, path: str, m: nn.Module) -> None:
 
 
 def _spikec_neuron(b: Builder, path: str, m: NNLIF | NNCubaLIF) -> None:
+    if m.mpbn and m.training:
+        raise unsupported(path, m, "the membrane batch-norm is in training mode (batch statistics)",
+                          "call model.eval() before export (the running statistics are used)")
     if not np.isclose(m.dt, b.dt, rtol=1e-12, atol=0):
         raise ModelImportError(
             f"was trained with dt={m.dt:g} but the graph uses dt={b.dt:g}", node=path, parameter="dt",
@@ -148,6 +215,7 @@ _TORCH: list[tuple[type | tuple[type, ...], Any]] = [
     ((NNLIF, NNCubaLIF), _spikec_neuron),
     (DelayedLinear, _delayed_linear),
 ]
+_LAYER_TYPES = tuple(t for types, _ in _TORCH for t in (types if isinstance(types, tuple) else (types,)))
 
 
 def _module_dt(model: nn.Module) -> float | None:
@@ -156,21 +224,25 @@ def _module_dt(model: nn.Module) -> float | None:
 
 
 def from_torch(model: nn.Module, *, input_shape: Any, dt: float | None = None) -> ir.Graph:
-    """Convert ``model`` (a ``torch.nn.Sequential``, nested ones flattened) into an IR graph.
+    """Convert ``model`` (layers run in sequence, see the module docstring) into an IR graph.
 
-    ``input_shape`` is the per-sample shape (no batch or time axis).  ``dt`` defaults to the
-    ``dt`` of the model's ``spikec.nn`` layers, else 1 ms; snnTorch layers have no time step of
-    their own (``tau = dt/(1-beta)``, ``r = tau/dt``), so any ``dt`` reproduces them.
+    ``input_shape`` is the per-sample shape (no batch or time axis; channels first).  The graph
+    reads inputs ``(batch, time, *input_shape)`` and outputs the last layer's spikes (or
+    currents).  ``dt`` defaults to the ``dt`` of the model's ``spikec.nn`` layers, else 1e-3 s;
+    snnTorch layers have no time step of their own (``tau = dt/(1-beta)``, ``r = tau/dt``), so
+    any ``dt`` reproduces them.  Call ``model.eval()`` first.
     """
-    if not isinstance(model, nn.Sequential):
-        raise ModelImportError(
-            f"expected a torch.nn.Sequential, got {type(model).__qualname__}",
-            fix="wrap the layers in torch.nn.Sequential (a custom forward() cannot be read from attributes)",
-        )
+    if _is_layer(model):
+        raise unsupported("(root)", model, "is a single layer, not a model", "wrap it: torch.nn.Sequential(model)")
     step = dt if dt is not None else (_module_dt(model) or DEFAULT_DT)
     if not (isinstance(step, (int, float)) and np.isfinite(step) and step > 0):
         raise ModelImportError(f"dt={dt!r} must be a positive number of seconds", parameter="dt")
-    shape = (int(input_shape),) if isinstance(input_shape, (int, np.integer)) else tuple(int(s) for s in input_shape)
+    try:
+        one = isinstance(input_shape, (int, np.integer))
+        shape = (int(input_shape),) if one else tuple(int(s) for s in input_shape)
+    except (TypeError, ValueError):
+        raise ModelImportError(f"input_shape={input_shape!r} is not a tuple of ints", parameter="input_shape",
+                               fix="give the per-sample shape, e.g. (64,) or (2, 32, 32)") from None
     b = Builder(dt=float(step), shape=shape)
     b.nodes["input"] = ir.Input(shape=shape)
     for path, m in _walk(model):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from torch import nn
 
+torch = pytest.importorskip("torch")
 snn = pytest.importorskip("snntorch")
+
+from torch import nn  # noqa: E402
 
 from spikec import ir  # noqa: E402
 from spikec import nn as snn_spikec  # noqa: E402
@@ -198,9 +199,11 @@ def test_unrepresentable_snntorch_options_are_rejected(bad) -> None:
         from_torch(nn.Sequential(nn.Identity(), bad()), input_shape=(4,))
 
 
-def test_non_sequential_and_bad_padding_mode() -> None:
-    with pytest.raises(ModelImportError):
+def test_single_layer_and_bad_padding_mode() -> None:
+    with pytest.raises(UnsupportedError, match=r"node '\(root\)'.*Linear.*Sequential"):
         from_torch(nn.Linear(3, 3), input_shape=(3,))
+    with pytest.raises(ModelImportError, match="input_shape"):
+        from_torch(nn.Sequential(nn.Linear(3, 3)), input_shape="three")
     with pytest.raises(UnsupportedError, match="padding_mode"):
         from_torch(nn.Sequential(nn.Conv1d(1, 1, 3, padding=1, padding_mode="circular")), input_shape=(1, 8))
 
