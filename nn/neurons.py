@@ -35,14 +35,18 @@ from ..errors import GraphValidationError
 __all__ = ["FastSigmoid", "ArcTan", "spike", "LIF", "CubaLIF"]
 
 
-class FastSigmoid(torch.autograd.Function):
-    """Heaviside forward (``x > 0``), fast-sigmoid derivative ``1/(1+slope|x|)^2`` backward."""
+class _Heaviside(torch.autograd.Function):
+    """Heaviside forward (``x > 0``, the IR's strict threshold); subclasses give the backward."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, slope: float) -> torch.Tensor:  # type: ignore[override]
         ctx.save_for_backward(x)
         ctx.slope = slope
         return (x > 0).to(x.dtype)
+
+
+class FastSigmoid(_Heaviside):
+    """Heaviside forward (``x > 0``), fast-sigmoid derivative ``1/(1+slope|x|)^2`` backward."""
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
@@ -50,15 +54,9 @@ class FastSigmoid(torch.autograd.Function):
         return grad / (1.0 + ctx.slope * x.abs()) ** 2, None
 
 
-class ArcTan(torch.autograd.Function):
+class ArcTan(_Heaviside):
     """Heaviside forward (``x > 0``), arctan derivative ``(slope/2)/(1+(pi/2*slope*x)^2)`` backward
     (the derivative of ``atan(pi/2*slope*x)/pi + 1/2``, as snnTorch's ``atan``)."""
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, slope: float) -> torch.Tensor:  # type: ignore[override]
-        ctx.save_for_backward(x)
-        ctx.slope = slope
-        return (x > 0).to(x.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
