@@ -23,7 +23,7 @@ from .linear import Projection
 from .neurons import Neuron
 from .node import Node, Shape
 
-__all__ = ["Graph"]
+__all__ = ["Graph", "schedule"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,7 +66,7 @@ class Graph:
         object.__setattr__(self, "_succs", {n: tuple(v) for n, v in succs.items()})
         for name, node in nodes.items():
             node.check(name, self.dt)
-        order, back = _schedule(nodes, edges)
+        order, back = schedule(nodes, edges)
         object.__setattr__(self, "order", order)
         object.__setattr__(self, "back_edges", back)
         object.__setattr__(self, "shapes", MappingProxyType(self._infer_shapes()))
@@ -220,7 +220,14 @@ class Graph:
         return f"Graph({len(self.nodes)} nodes, {len(self.edges)} edges, dt={self.dt:g})"
 
 
-def _schedule(nodes: Mapping[str, Node], edges: tuple[tuple[str, str], ...]) -> tuple[tuple[str, ...], frozenset]:
+def schedule(nodes: Mapping[str, Node], edges: tuple[tuple[str, str], ...]) -> tuple[tuple[str, ...], frozenset]:
+    """Execution order and back edges of a graph given as ``nodes`` and ``edges``.
+
+    Back edges are those a depth-first walk from the Input nodes (in node order, successors
+    in edge order) finds pointing into the walk; the order is a topological sort of the rest,
+    ties broken by node order.  :class:`Graph` uses it, and so can a frontend that must order
+    nodes before it can build them.
+    """
     succ: dict[str, list[str]] = {n: [] for n in nodes}
     for a, b in edges:
         succ[a].append(b)

@@ -28,14 +28,10 @@ def frozen_array(value: Any, dtype: Any, param: str | None = None) -> np.ndarray
     return arr
 
 
-def optional_array(value: Any, dtype: Any) -> np.ndarray | None:
-    return None if value is None else frozen_array(value, dtype)
-
-
 def frozen_int_array(value: Any, param: str) -> np.ndarray:
     """Like :func:`frozen_array` in int64, but a non-integer or non-finite float is an error:
     a delay of 2.7 steps or an index of NaN must not be truncated silently."""
-    arr = np.asarray(value)
+    arr = frozen_array(value, None, param)
     if arr.dtype.kind == "f" and (not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr))):
         raise GraphValidationError("must hold whole numbers", parameter=param, fix="round the values first")
     return frozen_array(arr, np.int64, param)

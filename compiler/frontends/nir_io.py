@@ -28,7 +28,7 @@ import numpy as np
 
 from ... import ir
 from ...errors import GraphValidationError, ShapeError, UnsupportedError
-from ...ir.graph import _schedule  # the same walk decides back edges here and in Graph
+from ...ir.graph import schedule  # the same walk decides back edges here and in Graph
 from ...ir.node import Shape
 from .nir_dt import DT_CONVENTIONS, resolve_dt
 from .nir_nodes import NodeSpec, export_node, import_node
@@ -137,7 +137,7 @@ def _build(nodes: dict[str, NodeSpec], edges: list[tuple[str, str]], dt: float, 
         if nodes[b].kind == "Input":
             raise GraphValidationError(f"edge '{a}' -> '{b}' goes into an Input node", node=b)
     placeholders = {n: ir.Input((1,)) if s.kind == "Input" else ir.Output() for n, s in nodes.items()}
-    order, back = _schedule(placeholders, tuple(edges))
+    order, back = schedule(placeholders, tuple(edges))
     shapes: dict[str, Shape] = {}
     built: dict[str, ir.Node] = {}
     preds: dict[str, list[str]] = {n: [] for n in nodes}
