@@ -17,6 +17,7 @@ __all__ = [
     "ResourceLimitError",
     "UnsupportedError",
     "SimulationError",
+    "ProgramError",
 ]
 
 
@@ -77,3 +78,7 @@ class UnsupportedError(SpikecError):
 
 class SimulationError(SpikecError):
     """Inputs handed to a simulator or runtime are unusable."""
+
+
+class ProgramError(SpikecError):
+    """A runtime Program (the flat form the C engine runs) is malformed or inconsistent."""

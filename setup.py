@@ -1,7 +1,7 @@
 """Minimal setup.py: all metadata lives in pyproject.toml.
 
-It exists so that the C engine (csrc/) can later be built by pip through
-``cffi_modules=[...]``.  Because the repository root is the ``spikec`` package
+It exists so that pip builds the C engine (csrc/) through ``cffi_modules``
+(runtime/_build.py, cffi API mode) into ``spikec.runtime._engine``.  Because the repository root is the ``spikec`` package
 (``package-dir = {"spikec": "."}``), setuptools would otherwise install this very
 file as the module ``spikec.setup``; the build_py override below drops it.
 """
@@ -22,4 +22,4 @@ class build_py(_build_py):
         return [m for m in modules if m[1] not in _NOT_MODULES]
 
 
-setup(cmdclass={"build_py": build_py})
+setup(cmdclass={"build_py": build_py}, cffi_modules=["runtime/_build.py:ffibuilder"])

@@ -1,0 +1,112 @@
+/* spikec C engine: one time-stepped, event-driven emulator for every target.
+ *
+ * A program is a list of populations in execution order and a list of projections between
+ * them.  Each step, every population reads its delay-ring slot for this step, updates its
+ * neurons, and scatters its events (spikes, or graded integer/float payloads) through its
+ * outgoing projections into the target populations' rings, `delay` steps ahead.  A
+ * zero-delay projection must point to a later population (checked in Python), so the work
+ * of a step is proportional to the events it carries, not to the synapse count.
+ *
+ * Two arithmetic builds of the same code: double (float kernels) and int64 (fixed-point
+ * kernels, bit-exact with spikec.ir's reference fixed mode).  All validation is done in
+ * Python (spikec.runtime.program); the engine trusts the indices it is given.
+ */
+#ifndef SPIKEC_ENGINE_H
+#define SPIKEC_ENGINE_H
+
+#include <stdint.h>
+
+#define SK_INPUT 0
+#define SK_PASS 1
+#define SK_CUBA_FLOAT 2
+#define SK_CUBA_FIXED 3
+
+#define SK_RESET_NONE 0
+#define SK_RESET_VALUE 1
+#define SK_RESET_SUBTRACT 2
+#define SK_RESET_SUBTRACT_NEXT 3
+
+#define SK_DENSE 0
+#define SK_SPARSE 1
+#define SK_CONV 2
+
+#define SK_ROUND_TOWARD_ZERO 0
+#define SK_ROUND_FLOOR 1
+#define SK_ROUND_NEAREST 2
+
+/* Counter slots, per (sample, step, population) and per (sample, step, core). */
+#define SK_C_SYNOPS 0     /* synaptic events on non-zero weights (source pop / destination core) */
+#define SK_C_NU_ACTIVE 1  /* neuron updates with non-zero input or state */
+#define SK_C_NU_IDLE 2    /* neuron updates with zero input and zero state */
+#define SK_C_SPIKES 3     /* events emitted (spikes, or non-zero graded outputs) */
+#define SK_C_MSG_LOCAL 4  /* event deliveries to the source's own core */
+#define SK_C_MSG_REMOTE 5 /* event deliveries to another core (one per destination core) */
+#define SK_C_HOPS_X 6     /* Manhattan hops along x of remote messages */
+#define SK_C_HOPS_Y 7
+#define SK_C_HOPS_MAX 8   /* longest route of any message (max, not sum) */
+#define SK_C_WORDS 9      /* synapse memory words read */
+#define SK_NCOUNTERS 10
+
+/* Per-neuron fan-out summary columns (fan_tot, int64, size x SK_NFAN). */
+#define SK_F_SYN 0
+#define SK_F_WORDS 1
+#define SK_F_LOCAL 2
+#define SK_F_REMOTE 3
+#define SK_F_HX 4
+#define SK_F_HY 5
+#define SK_F_HMAX 6
+#define SK_NFAN 7
+
+typedef struct {
+    int32_t kernel, size, spiking, reset, cuba, ring;
+    /* float parameters (NULL where unused; fire_* NULL = no membrane batch-norm) */
+    const double *alpha_syn, *gain_syn, *alpha, *gain, *bias, *thr, *v_reset;
+    const double *fire_scale, *fire_shift, *input_bias, *v_init, *u_init;
+    /* fixed-point parameters */
+    const int64_t *du, *dv, *ibias, *ithr, *iv_reset, *iinput_bias, *iv_init, *iu_init;
+    int32_t decay_bits, input_shift, u_bits, v_bits, u_wrap, v_wrap, rounding;
+    /* core segments: neurons [seg_start[k], seg_start[k+1]) sit on core seg_core[k] */
+    int32_t n_segs;
+    const int32_t *seg_start, *seg_core;
+    /* fan-out summary for the counters */
+    const int64_t *fan_tot;           /* size x SK_NFAN */
+    const int64_t *fan_ptr;           /* size + 1 */
+    const int32_t *fan_core;          /* destination core of each entry */
+    const int64_t *fan_syn, *fan_words;
+    /* input injection (kernel SK_INPUT): (batch, in_steps, size) */
+    const double *in_f;
+    const int64_t *in_i;
+    int32_t in_steps;
+    /* recording, (batch, steps, size) each; NULL = not recorded */
+    double *rec_out_f, *rec_v_f, *rec_u_f;
+    int64_t *rec_out_i, *rec_v_i, *rec_u_i;
+} sk_pop;
+
+typedef struct {
+    int32_t kind, src, dst, delay_base, has_delay;
+    int32_t n_src, n_dst;
+    /* dense: (n_src, n_dst) row-major, i.e. the transpose of the (out, in) weight matrix */
+    const double *w_f;
+    const int64_t *w_i;
+    const int32_t *delay;   /* same layout as the weights; NULL = all zero */
+    /* sparse: CSR by source */
+    const int64_t *row_ptr;
+    const int32_t *col;
+    /* conv: weight (cout, cin/groups, kh, kw) */
+    int32_t cin, hin, win, cout, hout, wout, kh, kw, sh, sw, ph, pw, dh, dw, groups;
+} sk_proj;
+
+typedef struct {
+    int32_t n_pops, n_projs, n_cores;
+    int32_t batch, b_begin, b_end, steps, per_step;
+    sk_pop *pops;
+    sk_proj *projs;
+    int64_t *pop_counters;   /* (batch, per_step ? steps : 1, n_pops, SK_NCOUNTERS) */
+    int64_t *core_counters;  /* (batch, per_step ? steps : 1, n_cores, SK_NCOUNTERS) */
+} sk_run_args;
+
+/* Both return 0 on success, -1 if memory could not be allocated. */
+int sk_run_float(const sk_run_args *args);
+int sk_run_fixed(const sk_run_args *args);
+
+#endif

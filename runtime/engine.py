@@ -1,0 +1,326 @@
+"""Running a Program on the C engine: ``run(program, inputs, steps) -> Result``.
+
+The whole simulation of a batch is one C call per thread (cffi releases the GIL), so there is
+no per-step Python overhead; samples are split across threads.  Inputs are checked here,
+including the magnitude bound that keeps fixed-point accumulation inside int64, because the
+engine itself never checks anything.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from ..errors import ProgramError, SimulationError
+from .counters import COUNTERS, Counters
+from .fanout import fanout_tables
+from .program import KERNELS, PROJECTION_KINDS, RESETS, ROUNDINGS, Program
+
+__all__ = ["run", "Result", "engine_module"]
+
+STATE_VARIABLES = ("v", "u")
+
+
+@lru_cache(maxsize=None)
+def engine_module(name: str | None = None) -> Any:
+    """The compiled cffi module: ``spikec.runtime._engine``, or the one named by ``$SPIKEC_ENGINE``
+    (the sanitized CI build)."""
+    name = name or os.environ.get("SPIKEC_ENGINE") or "spikec.runtime._engine"
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise SimulationError(
+            f"the C engine {name!r} is not built ({exc})",
+            fix="reinstall spikec (`pip install -e .` compiles csrc/ through cffi; it needs a C compiler)",
+        ) from None
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a run produced, each array ``(batch, steps, *shape)``.
+
+    ``outputs`` by output port, ``recorded`` by population (its events: spikes, or graded
+    values), ``state`` by population then variable (``v``, ``u``), and the hardware
+    ``counters``."""
+
+    outputs: Mapping[str, np.ndarray]
+    recorded: Mapping[str, np.ndarray]
+    state: Mapping[str, Mapping[str, np.ndarray]]
+    counters: Counters
+    steps: int
+
+    @property
+    def output(self) -> np.ndarray:
+        if len(self.outputs) != 1:
+            raise SimulationError(f"the program has {len(self.outputs)} outputs; pick one from .outputs")
+        return next(iter(self.outputs.values()))
+
+
+def run(
+    program: Program,
+    inputs: np.ndarray | Mapping[str, np.ndarray],
+    steps: int | None = None,
+    *,
+    record: Iterable[str] | str = (),
+    record_state: Mapping[str, Iterable[str]] | None = None,
+    counters: str = "step",
+    threads: int | None = None,
+) -> Result:
+    """Run ``program`` on ``inputs`` (``(batch, time, *shape)`` per input port).
+
+    ``steps`` defaults to the input length (later steps see zero input).  ``record`` names
+    populations whose events to keep (or ``"all"``); ``record_state`` maps a population to
+    state variables (``"v"``, ``"u"``).  ``counters`` is ``"step"`` (one row per time step)
+    or ``"total"`` (summed over the run).  ``threads`` defaults to the CPU count.
+    """
+    lib_mod = engine_module()
+    ffi, lib = lib_mod.ffi, lib_mod.lib
+    if counters not in ("step", "total"):
+        raise SimulationError(f"counters={counters!r}", parameter="counters", fix="use 'step' or 'total'")
+    data = _check_inputs(program, inputs)
+    batch, length = next(iter(data.values())).shape[:2] if data else (1, 0)
+    steps = length if steps is None else int(steps)
+    if steps < 0:
+        raise SimulationError(f"steps={steps} must be >= 0", parameter="steps")
+    names = [p.name for p in program.populations] if record == "all" else ([record] if isinstance(record, str) else list(record))
+    state_req = {k: tuple(v) for k, v in (record_state or {}).items()}
+    for n in names:
+        program.population(n)
+    for n, vars_ in state_req.items():
+        if not program.population(n).is_neuron:
+            raise SimulationError("has no neuron state to record", node=n, parameter="record_state")
+        for v in vars_:
+            if v not in STATE_VARIABLES:
+                raise SimulationError(f"unknown state variable {v!r}", node=n, parameter="record_state", fix=f"use {STATE_VARIABLES}")
+    _check_magnitudes(program, data)
+
+    fixed = program.arithmetic == "fixed"
+    vdt = np.int64 if fixed else np.float64
+    keep: list[Any] = []  # every buffer handed to C stays referenced until the call returns
+
+    def buf(arr: np.ndarray | None, ctype: str) -> Any:
+        if arr is None:
+            return ffi.NULL
+        arr = np.ascontiguousarray(arr)
+        keep.append(arr)
+        return ffi.cast(ctype + " *", ffi.from_buffer(arr))
+
+    outs_wanted = set(program.outputs.values()) | set(names)
+    rec_out = {p.name: np.zeros((batch, steps, p.size), vdt) for p in program.populations if p.name in outs_wanted}
+    rec_state = {n: {v: np.zeros((batch, steps, program.population(n).size), vdt) for v in vs} for n, vs in state_req.items()}
+    tables = _fanout(program)
+    pops = ffi.new("sk_pop[]", len(program.populations))
+    suffix = "_i" if fixed else "_f"
+    vtype = "int64_t" if fixed else "double"
+    for k, pop in enumerate(program.populations):
+        c = pops[k]
+        c.kernel = KERNELS.index(pop.kernel)
+        c.size = pop.size
+        c.spiking = int(pop.spiking)
+        c.reset = RESETS.index(pop.reset)
+        c.cuba = int(pop.cuba)
+        c.ring = int(program.rings[k])
+        prm = pop.params
+        if pop.kernel == "cuba_float":
+            for key, attr in (("alpha_syn", "alpha_syn"), ("gain_syn", "gain_syn"), ("alpha", "alpha"), ("gain", "gain"),
+                              ("bias", "bias"), ("v_threshold", "thr"), ("v_reset", "v_reset"), ("fire_scale", "fire_scale"),
+                              ("fire_shift", "fire_shift"), ("v_init", "v_init"), ("u_init", "u_init")):
+                setattr(c, attr, buf(prm.get(key), "double"))
+        elif pop.kernel == "cuba_fixed":
+            for key, attr in (("du", "du"), ("dv", "dv"), ("bias", "ibias"), ("v_threshold", "ithr"),
+                              ("v_reset", "iv_reset"), ("v_init", "iv_init"), ("u_init", "iu_init")):
+                setattr(c, attr, buf(prm.get(key), "int64_t"))
+            cfg = pop.config
+            c.decay_bits, c.input_shift = cfg["decay_bits"], cfg["input_shift"]
+            c.u_bits, c.v_bits = cfg["u_bits"], cfg["v_bits"]
+            c.u_wrap, c.v_wrap = int(cfg["u_overflow"] == "wrap"), int(cfg["v_overflow"] == "wrap")
+            c.rounding = ROUNDINGS.index(cfg["rounding"])
+        if "input_bias" in prm:
+            setattr(c, "iinput_bias" if fixed else "input_bias", buf(prm["input_bias"], vtype))
+        own = program.core_of[program.offsets[k]: program.offsets[k] + pop.size]
+        cut = np.flatnonzero(np.diff(own)) + 1
+        c.n_segs = cut.size + 1
+        c.seg_start = buf(np.concatenate([[0], cut, [pop.size]]).astype(np.int32), "int32_t")
+        c.seg_core = buf(own[np.concatenate([[0], cut])].astype(np.int32), "int32_t")
+        t = tables[k]
+        c.fan_tot, c.fan_ptr = buf(t.totals, "int64_t"), buf(t.ptr, "int64_t")
+        c.fan_core, c.fan_syn, c.fan_words = buf(t.core, "int32_t"), buf(t.syn, "int64_t"), buf(t.words, "int64_t")
+        if pop.kernel == "input":
+            port = next(p for p, n in program.inputs.items() if n == pop.name)
+            arr = data[port].reshape(batch, length, pop.size)
+            setattr(c, "in" + suffix, buf(arr, vtype))
+            c.in_steps = length
+        if pop.name in rec_out:
+            # Written by C: must be the very array we return (kept alive by rec_out), not a copy.
+            setattr(c, "rec_out" + suffix, ffi.cast(vtype + " *", ffi.from_buffer(rec_out[pop.name])))
+        for v, arr in rec_state.get(pop.name, {}).items():
+            setattr(c, f"rec_{v}{suffix}", ffi.cast(vtype + " *", ffi.from_buffer(arr)))
+    projs = ffi.new("sk_proj[]", max(1, len(program.projections)))
+    for k, j in enumerate(program.projections):
+        c = projs[k]
+        s, d = program.index[j.source], program.index[j.target]
+        c.kind, c.src, c.dst = PROJECTION_KINDS.index(j.kind), s, d
+        c.delay_base, c.has_delay = j.delay_base, int(j.delay is not None and bool(j.delay.any()))
+        c.n_src, c.n_dst = program.populations[s].size, program.populations[d].size
+        w, delay = _engine_layout(j, c.n_src)
+        setattr(c, "w" + suffix, buf(w.astype(vdt), vtype))
+        c.delay = buf(delay, "int32_t") if c.has_delay else ffi.NULL
+        if j.kind == "sparse":
+            order = np.argsort(j.source_index, kind="stable")
+            c.row_ptr = buf(np.searchsorted(j.source_index[order], np.arange(c.n_src + 1)).astype(np.int64), "int64_t")
+            c.col = buf(j.target_index[order].astype(np.int32), "int32_t")
+        elif j.kind == "conv":
+            g = j.geometry
+            c.cin, c.hin, c.win = g["in_shape"]
+            c.cout, c.hout, c.wout = g["out_shape"]
+            c.kh, c.kw = j.weight.shape[2:]
+            c.sh, c.sw = g["stride"]
+            c.dh, c.dw = g["dilation"]
+            c.ph, c.pw = g["padding"][0][0], g["padding"][1][0]
+            c.groups = g["groups"]
+    tsteps = steps if counters == "step" else 1
+    pop_counters = np.zeros((batch, tsteps, len(program.populations), len(COUNTERS)), np.int64)
+    core_counters = np.zeros((batch, tsteps, program.n_cores, len(COUNTERS)), np.int64)
+    fn = lib.sk_run_fixed if fixed else lib.sk_run_float
+    n_threads = max(1, min(batch, threads or os.cpu_count() or 1))
+    bounds = np.linspace(0, batch, n_threads + 1).astype(int)
+
+    def call(lo: int, hi: int) -> int:
+        args = ffi.new("sk_run_args *")
+        args.n_pops, args.n_projs, args.n_cores = len(program.populations), len(program.projections), program.n_cores
+        args.batch, args.b_begin, args.b_end, args.steps = batch, lo, hi, steps
+        args.per_step = int(counters == "step")
+        args.pops, args.projs = pops, projs
+        args.pop_counters = ffi.cast("int64_t *", ffi.from_buffer(pop_counters))
+        args.core_counters = ffi.cast("int64_t *", ffi.from_buffer(core_counters))
+        return fn(args)
+
+    if batch and steps:
+        if n_threads == 1:
+            codes = [call(0, batch)]
+        else:
+            with ThreadPoolExecutor(n_threads) as ex:
+                codes = list(ex.map(call, bounds[:-1], bounds[1:]))
+        if any(codes):
+            raise SimulationError("the C engine could not allocate its state", fix="run fewer samples or a smaller program")
+    del keep
+    shape = lambda name: (batch, steps, *program.population(name).shape)  # noqa: E731
+    return Result(
+        outputs={port: rec_out[n].reshape(shape(n)) for port, n in program.outputs.items()},
+        recorded={n: rec_out[n].reshape(shape(n)) for n in names},
+        state={n: {v: a.reshape(shape(n)) for v, a in vs.items()} for n, vs in rec_state.items()},
+        counters=Counters(
+            populations=tuple(p.name for p in program.populations),
+            per_population=pop_counters,
+            per_core=core_counters,
+            per_step=counters == "step",
+        ),
+        steps=steps,
+    )
+
+
+def _engine_layout(j: Any, n_src: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Weights (and delays) as the engine reads them: dense transposed to (source, target),
+    sparse sorted by source (CSR), convolution kernels as they are."""
+    if j.kind == "dense":
+        return np.ascontiguousarray(j.weight.T), None if j.delay is None else np.ascontiguousarray(j.delay.T).astype(np.int32)
+    if j.kind == "sparse":
+        order = np.argsort(j.source_index, kind="stable")
+        return j.weight[order], None if j.delay is None else j.delay[order].astype(np.int32)
+    return j.weight, None
+
+
+def _fanout(program: Program) -> list:
+    # Cached on the (immutable) program: a sweep over inputs pays for the tables once.
+    cached = program.__dict__.get("_fanout_tables")
+    if cached is None:
+        cached = fanout_tables(program)
+        program.__dict__["_fanout_tables"] = cached
+    return cached
+
+
+def _check_inputs(program: Program, inputs: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    ports = list(program.inputs)
+    if not isinstance(inputs, Mapping):
+        if len(ports) != 1:
+            raise SimulationError(f"the program has input ports {ports}; pass a dict of arrays by name")
+        inputs = {ports[0]: inputs}
+    if set(inputs) != set(ports):
+        raise SimulationError(f"inputs given for {sorted(inputs)}, the program's input ports are {sorted(ports)}",
+                              fix="name every input port")
+    fixed = program.arithmetic == "fixed"
+    out, shapes = {}, set()
+    for port in ports:
+        pop = program.population(program.inputs[port])
+        arr = np.asarray(inputs[port])
+        if arr.ndim != 2 + len(pop.shape) or tuple(arr.shape[2:]) != pop.shape:
+            raise SimulationError(f"input has shape {arr.shape}, expected (batch, time, {', '.join(map(str, pop.shape))})",
+                                  node=port, fix="lay inputs out as (batch, time, *shape)")
+        if arr.dtype.kind not in "biuf":
+            raise SimulationError(f"input dtype {arr.dtype} is not numeric", node=port)
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+            raise SimulationError("input holds NaN or infinite values", node=port)
+        if fixed and arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
+            raise SimulationError("a fixed-point program needs integer inputs (spikes or integer payloads)", node=port,
+                                  fix="quantize the input")
+        out[port] = np.ascontiguousarray(arr, dtype=np.int64 if fixed else np.float64)
+        shapes.add(arr.shape[:2])
+    if len(shapes) > 1:
+        raise SimulationError(f"inputs disagree in (batch, time): {sorted(shapes)}")
+    return out
+
+
+def _check_magnitudes(program: Program, data: Mapping[str, np.ndarray]) -> None:
+    """Fixed point: prove that no accumulator or ``x << input_shift`` can leave int64.
+
+    Bounds each population's summed input from its sources' largest payloads (1 for a spike,
+    2**(v_bits-1) for a graded membrane, the input's own maximum, a relay's input bound) and
+    each projection's largest absolute row sum.  A relay fed through a back edge from a later
+    relay has no finite bound and is refused rather than risked."""
+    if program.arithmetic != "fixed":
+        return
+    limit = 2.0**62
+    payload = np.full(len(program.populations), np.inf)
+    port_of = {n: p for p, n in program.inputs.items()}
+    incoming: dict[int, list] = {}
+    for j in program.projections:
+        incoming.setdefault(program.index[j.target], []).append(j)
+    for k, pop in enumerate(program.populations):
+        if pop.kernel == "input":
+            arr = data[port_of[pop.name]]
+            payload[k] = float(np.abs(arr).max()) if arr.size else 0.0
+            continue
+        bound = float(np.abs(pop.params["input_bias"]).max()) if "input_bias" in pop.params else 0.0
+        for j in incoming.get(k, []):
+            bound += _row_abs_max(j, program) * payload[program.index[j.source]]
+        shift = 2.0 ** pop.config["input_shift"] if pop.kernel == "cuba_fixed" else 1.0
+        if not bound * shift < limit:
+            raise ProgramError(
+                f"its summed input can reach {bound:.3g} (x 2**input_shift = {bound * shift:.3g}), beyond int64 headroom",
+                node=pop.name, parameter="weight", limit="2**62",
+                fix="quantize with smaller weights or inputs, or lower input_shift",
+            )
+        if pop.kernel == "pass":
+            payload[k] = bound
+        elif pop.spiking:
+            payload[k] = 1.0
+        else:
+            payload[k] = 2.0 ** (pop.config["v_bits"] - 1)
+
+
+def _row_abs_max(j: Any, program: Program) -> float:
+    """Largest sum of |weight| into one target neuron (conv: every tap of one output channel)."""
+    if not j.weight.size:
+        return 0.0
+    w = np.abs(j.weight).astype(np.float64)
+    if j.kind == "dense":
+        return float(w.sum(axis=1).max())
+    if j.kind == "sparse":
+        return float(np.bincount(j.target_index, weights=w).max())
+    return float(w.reshape(w.shape[0], -1).sum(axis=1).max())
