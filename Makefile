@@ -11,10 +11,22 @@ PIPFLAGS ?=
 PYTEST_ARGS ?= -p no:cacheprovider
 
 STAMP := $(VENV)/.installed
+VENV310  ?= .venv310
+# The C engine (csrc/) is compiled by pip through cffi; an edit there only rebuilds it.
+ENGINE_SRC := $(wildcard csrc/*.c csrc/*.h) runtime/_build.py
+ENGINE     := $(VENV)/.engine
+ENGINE310  := $(VENV310)/.engine
 
-.PHONY: venv venv310 test test-main test-py310 demo clean distclean
 
-venv: $(STAMP)
+.PHONY: venv venv310 engine test test-main test-py310 test-asan demo clean distclean bench bench-venvs
+
+venv: $(STAMP) $(ENGINE)
+
+engine: $(ENGINE)
+
+$(ENGINE): $(STAMP) $(ENGINE_SRC)
+	$(VPY) -m pip install $(PIPFLAGS) --no-deps --no-build-isolation -e .
+	touch $@
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(VPY) || $(PY) -m venv $(VENV)
@@ -28,19 +40,23 @@ $(STAMP): pyproject.toml setup.py
 # 3.10 with numpy 1.26 and networkx 2.8 (see DESIGN.md).  No torch there: the only torch
 # wheel on disk is for 3.11, and tests that need torch skip themselves in that venv.
 PY310    ?= $(shell command -v pyenv >/dev/null 2>&1 && echo $$(pyenv root)/versions/3.10.13/bin/python || command -v python3.10)
-VENV310  ?= .venv310
 STAMP310 := $(VENV310)/.installed
-CORE_TESTS ?= $(wildcard tests/ir) tests/compiler/test_nir_import_export.py
+CORE_TESTS ?= $(wildcard tests/ir) $(wildcard tests/runtime) tests/compiler/test_nir_import_export.py
 
-venv310: $(STAMP310)
+venv310: $(STAMP310) $(ENGINE310)
+
+$(ENGINE310): $(STAMP310) $(ENGINE_SRC)
+	$(VENV310)/bin/python -m pip install $(PIPFLAGS) --no-deps --no-build-isolation -e .
+	touch $@
 
 $(STAMP310): pyproject.toml setup.py
 	test -x $(VENV310)/bin/python || $(PY310) -m venv $(VENV310)
+	$(VENV310)/bin/python -m pip install $(PIPFLAGS) --upgrade pip "setuptools>=64" wheel
 	$(VENV310)/bin/python -m pip install $(PIPFLAGS) "numpy<2" "networkx==2.8.7" pytest hypothesis
 	$(VENV310)/bin/python -m pip install $(PIPFLAGS) "numpy<2" "networkx==2.8.7" -e .
 	touch $@
 
-test: test-main test-py310
+test: test-main test-py310 test-asan
 
 test-main: venv
 	$(VPY) -m pytest -q $(PYTEST_ARGS) tests
@@ -48,8 +64,52 @@ test-main: venv
 test-py310: venv310
 	SPIKEC_CORE_ONLY=1 $(VENV310)/bin/python -m pytest -q $(PYTEST_ARGS) $(CORE_TESTS)
 
+# The runtime tests once more against the engine built with AddressSanitizer + UBSan
+# (module spikec_engine_asan in build/asan, chosen through $$SPIKEC_ENGINE).  The sanitizer
+# runtimes must be loaded before Python itself; leak checking is off because CPython keeps
+# its allocations until exit.
+ASAN_DIR  := build/asan
+ASAN_LIBS  = $(shell gcc -print-file-name=libasan.so):$(shell gcc -print-file-name=libubsan.so)
+
+$(ASAN_DIR)/.built: $(ENGINE) $(ENGINE_SRC)
+	mkdir -p $(ASAN_DIR)
+	$(VPY) runtime/_build.py --sanitize $(ASAN_DIR) > $(ASAN_DIR).log 2>&1 || (cat $(ASAN_DIR).log; exit 1)
+	touch $@
+
+test-asan: $(ASAN_DIR)/.built
+	LD_PRELOAD=$(ASAN_LIBS) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	PYTHONPATH=$(ASAN_DIR) SPIKEC_ENGINE=spikec_engine_asan $(VPY) -m pytest -q $(PYTEST_ARGS) tests/runtime
+
 demo: venv
 	$(VENV)/bin/spikec demo
+
+# --- bench/cuba.py: spikec vs Brian2 C++ standalone vs Lava (CPU), see bench/README.md ---
+# Brian2 2.11 needs Python >= 3.13 (2.9, the last release for 3.11, does not import with
+# numpy 2.4), so it gets a venv of its own; Lava lives in the 3.10 venv.  Neither is a
+# test dependency: only `make bench` installs them.
+PY313    ?= $(shell command -v pyenv >/dev/null 2>&1 && echo $$(pyenv root)/versions/3.13.0/bin/python || command -v python3.13)
+VENV313  ?= .venv313
+BRIAN_STAMP := $(VENV313)/.brian2
+LAVA     ?= lava-nc==0.10.0
+LAVA_STAMP  := $(VENV310)/.lava
+BENCH_ARGS ?=
+
+bench-venvs: $(STAMP) $(BRIAN_STAMP) $(LAVA_STAMP)
+
+# The brian2 pin lives in pyproject's `bench` extra; spikec's core comes along with it,
+# which is harmless and keeps one source of truth for the version.
+$(BRIAN_STAMP): pyproject.toml setup.py
+	test -x $(VENV313)/bin/python || $(PY313) -m venv $(VENV313)
+	$(VENV313)/bin/python -m pip install $(PIPFLAGS) --upgrade pip setuptools wheel
+	$(VENV313)/bin/python -m pip install $(PIPFLAGS) -e ".[bench]"
+	touch $@
+
+$(LAVA_STAMP): $(STAMP310)
+	$(VENV310)/bin/python -m pip install $(PIPFLAGS) "numpy<2" "networkx==2.8.7" "$(LAVA)"
+	touch $@
+
+bench: bench-venvs
+	$(VPY) bench/cuba.py --python-brian2 $(VENV313)/bin/python --python-lava $(VENV310)/bin/python $(BENCH_ARGS)
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .hypothesis out
