@@ -109,8 +109,8 @@ class Dataset:
         return Dataset({k: v[:n] for k, v in self.inputs.items()}, None if self.labels is None else self.labels[:n])
 
 
-def load_dataset(path: str | os.PathLike, graph: Graph) -> Dataset:
-    """Read an ``.npz`` of input spikes for ``graph``.
+def load_dataset(path: str | os.PathLike, graph: "Graph | Program") -> Dataset:
+    """Read an ``.npz`` of input spikes for ``graph`` (or a runtime Program's input ports).
 
     A graph with one Input reads the array ``spikes`` (or ``inputs``, ``x``, or the only
     array); several Inputs read one array per Input node name.  ``labels`` is optional.
@@ -122,7 +122,7 @@ def load_dataset(path: str | os.PathLike, graph: Graph) -> Dataset:
     with data:
         files = set(data.files)
         labels = np.asarray(data["labels"]) if "labels" in files else None
-        names = graph.inputs
+        names = list(graph.inputs)
         if len(names) == 1:
             key = next((k for k in _INPUT_KEYS if k in files), None)
             candidates = sorted(files - {"labels"})

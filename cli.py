@@ -1,17 +1,18 @@
 """The ``spikec`` command line: parse, call one API function, print.
 
-Later commands (compile, estimate, run, compare) register themselves the same way as
-``info`` and ``simulate``: a function that adds its arguments and one that runs.
+Every command registers itself in ``COMMANDS``: a function that adds its arguments and one
+that runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 from rich.console import Console
@@ -19,9 +20,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
-from .api import Dataset, bundled_data, bundled_model, evaluate, load, load_dataset
+from .api import Dataset, bundled_data, bundled_model, decode_rate, evaluate, load, load_dataset
+from .compiler.lower import lower
 from .errors import SpikecError
 from .ir import Graph, Neuron
+from .runtime import Program, load_program, run, save_program
+from .runtime.cost import estimate
+from .runtime.program import is_program_file
 
 Handler = Callable[[argparse.Namespace, Console], int]
 
@@ -139,6 +144,74 @@ def _simulate(args: argparse.Namespace, console: Console) -> int:
     return run_simulation(graph, data, args, console)
 
 
+# --- run (C engine) ------------------------------------------------------------------------------
+
+COST_TABLES = {"loihi1": "spikec.targets.loihi:LOIHI1"}
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="a .nir file, a spikec graph (.npz), a compiled program (.npz, see --save-program), "
+                                 "or 'default' for the bundled digits model")
+    p.add_argument("--dt", type=float, default=None, help="time step in seconds (needed for NIR files that store none)")
+    p.add_argument("--input", required=False, help="npz with 'spikes' (batch, time, *shape) and optional 'labels'")
+    p.add_argument("--steps", type=int, default=None, help="time steps (default: the input's length)")
+    p.add_argument("--samples", type=int, default=None, help="use only the first N samples")
+    p.add_argument("--arithmetic", choices=("float", "fixed"), default=None, help="default: from the graph")
+    p.add_argument("--cost", choices=sorted(COST_TABLES), default="loihi1", help="cost table for the energy estimate")
+    p.add_argument("--save-program", default=None, help="write the lowered program (.npz) for later runs")
+    p.add_argument("--threads", type=int, default=None, help="threads over samples (default: all cores)")
+
+
+def _cost_table(name: str) -> Any:
+    module, attr = COST_TABLES[name].split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def run_engine(program: Program, data: Dataset, args: argparse.Namespace, console: Console) -> int:
+    t0 = time.perf_counter()
+    result = run(program, dict(data.inputs), args.steps, threads=args.threads)
+    elapsed = time.perf_counter() - t0
+    steps = result.steps
+    table = Table(title=f"C engine ({program.arithmetic}): {data.samples} samples x {steps} steps, "
+                        f"{program.n_cores} cores", title_justify="left")
+    # Per sample and time step where it says so; short headers keep the table in 80 columns.
+    for col in ("population", "kernel", "neurons", "spikes/n/step", "synops", "messages"):
+        table.add_column(col, justify="left" if col in ("population", "kernel") else "right")
+    totals = result.counters.by_population()
+    per = max(1, data.samples)
+    for pop in program.populations:
+        c = totals[pop.name]
+        rate = c["spikes"] / (pop.size * steps * per) if pop.spiking and steps else float("nan")
+        table.add_row(pop.name, pop.kernel, f"{pop.size:,}", "" if rate != rate else f"{rate:.4f}",
+                      f"{c['synops'] / per:,.0f}", f"{(c['msg_local'] + c['msg_remote']) / per:,.0f}")
+    console.print(table)
+    if len(result.outputs) == 1 and data.labels is not None:
+        accuracy = float(np.mean(decode_rate(result.output) == data.labels))
+        console.print(f"accuracy: {accuracy * 100:.2f}% ({int(round(accuracy * data.samples))}/{data.samples})")
+    console.print(f"wall time: {elapsed:.3f} s")
+    if data.samples and steps:
+        console.print(estimate(result.counters, _cost_table(args.cost)).summary(), highlight=False)
+    return 0
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    if args.model != "default" and is_program_file(args.model):
+        program = load_program(args.model)
+        graph = None
+    else:
+        graph = _load_model(args)
+        program = lower(graph, arithmetic=args.arithmetic)
+    if args.save_program:
+        save_program(program, args.save_program)
+        console.print(f"program saved to {args.save_program}")
+    if args.input is None:
+        if args.model != "default":
+            raise SpikecError("no input data given", parameter="--input", fix="pass --input data.npz")
+        args.input = bundled_data()
+    data = load_dataset(args.input, graph if graph is not None else program).take(args.samples)
+    return run_engine(program, data, args, console)
+
+
 # --- demo --------------------------------------------------------------------------------------
 
 
@@ -153,13 +226,18 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     print_info(graph, console, "model")
     data = load_dataset(bundled_data(), graph).take(args.samples)
     ns = argparse.Namespace(steps=None, mode=None, float64=False, save=None)
-    return run_simulation(graph, data, ns, console)
+    run_simulation(graph, data, ns, console)
+    console.print()
+    ns = argparse.Namespace(steps=None, threads=None, cost="loihi1")
+    return run_engine(lower(graph), data, ns, console)
 
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "info": ("show a model's nodes, shapes, neurons, synapses and parameters", _info_args, _info),
     "simulate": ("run a model in the reference simulator (spikes, rates, accuracy)", _simulate_args, _simulate),
-    "demo": ("info + simulate on the bundled digits model", _demo_args, _demo),
+    "run": ("lower a model to a program and run it on the C engine (counters, energy, latency)", _run_args, _run),
+    "demo": ("info, reference simulation and C-engine run (with a Loihi energy estimate) of the bundled model",
+             _demo_args, _demo),
 }
 
 

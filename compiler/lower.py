@@ -77,6 +77,11 @@ def lower(graph: Graph, *, arithmetic: str | None = None) -> Program:
         src = source_pop(src_node)
         base = extra_delay
         name = f"{src}->{dst}" if via is None else f"{via}:{src}->{dst}"
+        # Two edges may join the same pair (a node fed twice by one source, directly and
+        # through a view): each is its own projection, numbered.
+        taken = {j.name for j in projections}
+        if name in taken:
+            name = next(f"{name}#{k}" for k in range(2, len(taken) + 3) if f"{name}#{k}" not in taken)
         if via is None:
             size = int(np.prod(graph.out_shape(src)))
             projections.append(_identity(name, src, dst, size, base, arithmetic))

@@ -6,48 +6,77 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* x != 0 without a floating-point compare (so the activity count vectorises); -0.0 counts as 0. */
+static inline int64_t nonzero(double x) {
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return (bits << 1) != 0;
+}
+
 /* ---- float kernel: LIF, CubaLIF, IF, LI, CubaLI, Integrator, Threshold ---------------- */
 
 /* Evaluated in the reference's order ((alpha*v + gain*drive) + bias) and compiled with
- * -ffp-contract=off, so a neuron's update rounds exactly as NumPy's does. */
-static int32_t update_float(const sk_pop *P, double *u, double *v, double *z, double *x,
-                            int32_t *ev_idx, double *ev_val, double *yrec, double *vrec,
-                            double *urec, int64_t *pc, int64_t *cc) {
+ * -ffp-contract=off, so a neuron's update rounds exactly as NumPy's does.
+ * Two passes per core segment: a branch-free update the compiler can vectorise, then a scan
+ * for the (rare) neurons that fired.  The loop-invariant kernel switches (cuba, reset) are
+ * unswitched by the compiler. */
+static int32_t update_float(const sk_pop *P, double *restrict u, double *restrict v, double *restrict z,
+                            double *restrict x, int32_t *ev_idx, double *ev_val, int32_t n_prev, double *yrec,
+                            double *vrec, double *urec, int64_t *pc, int64_t *cc) {
     int32_t n_ev = 0;
-    const double *ib = P->input_bias;
+    const double *restrict ib = P->input_bias;
+    const double *restrict as = P->alpha_syn, *restrict gs = P->gain_syn;
+    const double *restrict al = P->alpha, *restrict ga = P->gain, *restrict bi = P->bias;
+    const double *restrict thr = P->thr, *restrict vr = P->v_reset;
+    const double *restrict fs = P->fire_scale, *restrict fb = P->fire_shift;
+    const int cuba = P->cuba, spiking = P->spiking, reset = P->reset;
+    const int32_t n = P->size;
+    (void)z;
+    /* Pass 1, branch-free loops the compiler can vectorise: input, integration. */
+    if (ib)
+        for (int32_t i = 0; i < n; i++) x[i] += ib[i];
+    if (cuba) {
+        for (int32_t i = 0; i < n; i++) {
+            const double uu = as[i] * u[i] + gs[i] * x[i];
+            u[i] = uu;
+            v[i] = al[i] * v[i] + ga[i] * uu + bi[i];
+        }
+    } else {
+        for (int32_t i = 0; i < n; i++) v[i] = al[i] * v[i] + ga[i] * x[i] + bi[i];
+    }
+    /* subtract_next: last step's spikes (still in ev_idx) pay their threshold now. */
+    if (reset == SK_RESET_SUBTRACT_NEXT)
+        for (int32_t e = 0; e < n_prev; e++) v[ev_idx[e]] = v[ev_idx[e]] - thr[ev_idx[e]];
     for (int32_t k = 0; k < P->n_segs; k++) {
         int64_t active = 0;
         const int32_t lo = P->seg_start[k], hi = P->seg_start[k + 1];
-        for (int32_t i = lo; i < hi; i++) {
-            const double xi = x[i] + (ib ? ib[i] : 0.0);
-            x[i] = 0.0;
-            active += (xi != 0.0) | (u[i] != 0.0) | (v[i] != 0.0);
-            double drive = xi;
-            if (P->cuba) {
-                u[i] = P->alpha_syn[i] * u[i] + P->gain_syn[i] * xi;
-                drive = u[i];
+        /* Pass 2: activity, firing, reset and events (one well-predicted branch per neuron).
+         * An update is idle when the neuron had no input and its state is (still) zero. */
+        if (!spiking) {
+            for (int32_t i = lo; i < hi; i++) {
+                active += nonzero(x[i]) | nonzero(u[i]) | nonzero(v[i]);
+                x[i] = 0.0;
+                if (v[i] != 0.0) { ev_idx[n_ev] = i; ev_val[n_ev] = v[i]; n_ev++; }
             }
-            double vv = P->alpha[i] * v[i] + P->gain[i] * drive + P->bias[i];
-            if (P->reset == SK_RESET_SUBTRACT_NEXT) vv = vv - P->thr[i] * z[i];
-            double y;
-            if (!P->spiking) {
-                y = vv;
-            } else {
-                const double m = P->fire_scale ? P->fire_scale[i] * vv + P->fire_shift[i] : vv;
-                const int fire = m > P->thr[i];
-                if (fire) {
-                    if (P->reset == SK_RESET_VALUE) vv = P->v_reset[i];
-                    else if (P->reset == SK_RESET_SUBTRACT) vv = vv - P->thr[i];
-                }
-                z[i] = fire ? 1.0 : 0.0;
-                y = z[i];
+            if (yrec) memcpy(yrec + lo, v + lo, (size_t)(hi - lo) * sizeof(double));
+        } else {
+            const int32_t first = n_ev;
+            for (int32_t i = lo; i < hi; i++) {
+                active += nonzero(x[i]) | nonzero(u[i]) | nonzero(v[i]);
+                x[i] = 0.0;
+                const double m = fs ? fs[i] * v[i] + fb[i] : v[i];
+                if (!(m > thr[i])) continue;
+                if (reset == SK_RESET_VALUE) v[i] = vr[i];
+                else if (reset == SK_RESET_SUBTRACT) v[i] = v[i] - thr[i];
+                ev_idx[n_ev] = i; ev_val[n_ev] = 1.0; n_ev++;
             }
-            v[i] = vv;
-            if (yrec) yrec[i] = y;
-            if (vrec) vrec[i] = vv;
-            if (urec) urec[i] = u[i];
-            if (y != 0.0) { ev_idx[n_ev] = i; ev_val[n_ev] = y; n_ev++; }
+            if (yrec) {
+                memset(yrec + lo, 0, (size_t)(hi - lo) * sizeof(double));
+                for (int32_t e = first; e < n_ev; e++) yrec[ev_idx[e]] = 1.0;
+            }
         }
+        if (vrec) memcpy(vrec + lo, v + lo, (size_t)(hi - lo) * sizeof(double));
+        if (urec) memcpy(urec + lo, u + lo, (size_t)(hi - lo) * sizeof(double));
         pc[SK_C_NU_ACTIVE] += active;
         pc[SK_C_NU_IDLE] += (hi - lo) - active;
         cc[(int64_t)P->seg_core[k] * SK_NCOUNTERS + SK_C_NU_ACTIVE] += active;
@@ -79,24 +108,25 @@ static inline int64_t overflow(int64_t p, int32_t bits, int32_t wrap) {
 }
 
 static int32_t update_fixed(const sk_pop *P, int64_t *u, int64_t *v, int64_t *z, int64_t *x,
-                            int32_t *ev_idx, int64_t *ev_val, int64_t *yrec, int64_t *vrec,
+                            int32_t *ev_idx, int64_t *ev_val, int32_t n_prev, int64_t *yrec, int64_t *vrec,
                             int64_t *urec, int64_t *pc, int64_t *cc) {
     int32_t n_ev = 0;
     const int64_t unity = (int64_t)1 << P->decay_bits, scale_in = (int64_t)1 << P->input_shift;
     const int64_t *ib = P->iinput_bias;
     const int32_t D = P->decay_bits, rnd = P->rounding;
+    (void)n_prev; /* the integer kernel keeps z[] for subtract_next */
     for (int32_t k = 0; k < P->n_segs; k++) {
         int64_t active = 0;
         const int32_t lo = P->seg_start[k], hi = P->seg_start[k + 1];
         for (int32_t i = lo; i < hi; i++) {
             const int64_t xi = x[i] + (ib ? ib[i] : 0);
             x[i] = 0;
-            active += (xi != 0) | (u[i] != 0) | (v[i] != 0);
             const int64_t uu = overflow(shift_round(u[i] * (unity - P->du[i]), D, rnd) + xi * scale_in,
                                         P->u_bits, P->u_wrap);
             int64_t vv = shift_round(v[i] * (unity - P->dv[i]), D, rnd) + uu + P->ibias[i];
             if (P->reset == SK_RESET_SUBTRACT_NEXT) vv -= P->ithr[i] * z[i];
             vv = overflow(vv, P->v_bits, P->v_wrap);
+            active += (xi != 0) | (uu != 0) | (vv != 0);
             u[i] = uu;
             int64_t y;
             if (!P->spiking) {

@@ -36,8 +36,8 @@
 
 /* Counter slots, per (sample, step, population) and per (sample, step, core). */
 #define SK_C_SYNOPS 0     /* synaptic events on non-zero weights (source pop / destination core) */
-#define SK_C_NU_ACTIVE 1  /* neuron updates with non-zero input or state */
-#define SK_C_NU_IDLE 2    /* neuron updates with zero input and zero state */
+#define SK_C_NU_ACTIVE 1  /* neuron updates with non-zero input or non-zero state after it */
+#define SK_C_NU_IDLE 2    /* neuron updates with zero input that leave a zero state */
 #define SK_C_SPIKES 3     /* events emitted (spikes, or non-zero graded outputs) */
 #define SK_C_MSG_LOCAL 4  /* event deliveries to the source's own core */
 #define SK_C_MSG_REMOTE 5 /* event deliveries to another core (one per destination core) */
@@ -80,6 +80,7 @@ typedef struct {
     /* recording, (batch, steps, size) each; NULL = not recorded */
     double *rec_out_f, *rec_v_f, *rec_u_f;
     int64_t *rec_out_i, *rec_v_i, *rec_u_i;
+    int64_t *rec_count;     /* (batch, size) events per neuron over the run; NULL = off */
 } sk_pop;
 
 typedef struct {

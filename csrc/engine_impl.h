@@ -9,8 +9,9 @@
 typedef struct {
     VAL *acc;          /* ring x size input accumulators */
     VAL *u, *v, *z;    /* neuron state (NULL for input and pass populations) */
-    int32_t *ev_idx;   /* this step's events */
+    int32_t *ev_idx;   /* the events of the population's latest update */
     VAL *ev_val;
+    int32_t n_ev;
     int32_t *core;     /* core of each neuron, expanded from the segments */
     int32_t *outs;     /* indices of outgoing projections */
     int32_t n_outs;
@@ -169,6 +170,7 @@ int SK_FN(sk_run)(const sk_run_args *a) {
                 int64_t *pc = a->pop_counters + (row * a->n_pops + p) * SK_NCOUNTERS;
                 VAL *yrec = SK_REC_OUT(P) ? SK_REC_OUT(P) + rec : NULL;
                 int32_t n_ev = 0;
+                if (t == 0) s->n_ev = 0;
                 if (P->kernel == SK_INPUT || P->kernel == SK_PASS) {
                     const VAL *in = NULL;
                     if (P->kernel == SK_INPUT && t < P->in_steps)
@@ -181,11 +183,16 @@ int SK_FN(sk_run)(const sk_run_args *a) {
                         if (y != 0) { s->ev_idx[n_ev] = (int32_t)i; s->ev_val[n_ev] = y; n_ev++; }
                     }
                 } else {
-                    n_ev = SK_NEURON_UPDATE(P, s->u, s->v, s->z, x, s->ev_idx, s->ev_val, yrec,
+                    n_ev = SK_NEURON_UPDATE(P, s->u, s->v, s->z, x, s->ev_idx, s->ev_val, s->n_ev, yrec,
                                             SK_REC_V(P) ? SK_REC_V(P) + rec : NULL,
                                             SK_REC_U(P) ? SK_REC_U(P) + rec : NULL, pc, cc);
                 }
+                s->n_ev = n_ev;
                 SK_FN(count_events)(P, s, n_ev, pc, cc);
+                if (P->rec_count) {
+                    int64_t *cnt = P->rec_count + (int64_t)b * n;
+                    for (int32_t e = 0; e < n_ev; e++) cnt[s->ev_idx[e]]++;
+                }
                 for (int32_t k = 0; k < s->n_outs; k++) {
                     const sk_proj *J = &a->projs[s->outs[k]];
                     const sk_pop *D = &a->pops[J->dst];

@@ -19,7 +19,7 @@ from cffi import FFI
 HERE = os.path.dirname(os.path.abspath(__file__))
 CSRC = os.path.join(os.path.dirname(HERE), "csrc")
 # Strict IEEE evaluation order: no fused multiply-add, so float kernels round like NumPy.
-CFLAGS = ["-std=c99", "-O3", "-ffp-contract=off", "-fno-strict-aliasing"]
+CFLAGS = ["-std=c99", "-O3", "-ffp-contract=off"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer", "-g", "-O1"]
 
 

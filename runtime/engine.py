@@ -46,12 +46,13 @@ class Result:
     """What a run produced, each array ``(batch, steps, *shape)``.
 
     ``outputs`` by output port, ``recorded`` by population (its events: spikes, or graded
-    values), ``state`` by population then variable (``v``, ``u``), and the hardware
-    ``counters``."""
+    values), ``state`` by population then variable (``v``, ``u``), ``event_counts`` by
+    population (``(batch, *shape)``, events per neuron), and the hardware ``counters``."""
 
     outputs: Mapping[str, np.ndarray]
     recorded: Mapping[str, np.ndarray]
     state: Mapping[str, Mapping[str, np.ndarray]]
+    event_counts: Mapping[str, np.ndarray]
     counters: Counters
     steps: int
 
@@ -69,6 +70,7 @@ def run(
     *,
     record: Iterable[str] | str = (),
     record_state: Mapping[str, Iterable[str]] | None = None,
+    count: Iterable[str] | str = (),
     counters: str = "step",
     threads: int | None = None,
 ) -> Result:
@@ -76,7 +78,9 @@ def run(
 
     ``steps`` defaults to the input length (later steps see zero input).  ``record`` names
     populations whose events to keep (or ``"all"``); ``record_state`` maps a population to
-    state variables (``"v"``, ``"u"``).  ``counters`` is ``"step"`` (one row per time step)
+    state variables (``"v"``, ``"u"``).  ``count`` names populations (or ``"all"``) whose
+    events are only counted per neuron (``Result.event_counts``, ``(batch, *shape)``): the
+    cheap record of long runs.  ``counters`` is ``"step"`` (one row per time step)
     or ``"total"`` (summed over the run).  ``threads`` defaults to the CPU count.
     """
     lib_mod = engine_module()
@@ -90,7 +94,8 @@ def run(
         raise SimulationError(f"steps={steps} must be >= 0", parameter="steps")
     names = [p.name for p in program.populations] if record == "all" else ([record] if isinstance(record, str) else list(record))
     state_req = {k: tuple(v) for k, v in (record_state or {}).items()}
-    for n in names:
+    counted = [p.name for p in program.populations] if count == "all" else ([count] if isinstance(count, str) else list(count))
+    for n in names + counted:
         program.population(n)
     for n, vars_ in state_req.items():
         if not program.population(n).is_neuron:
@@ -113,6 +118,7 @@ def run(
 
     outs_wanted = set(program.outputs.values()) | set(names)
     rec_out = {p.name: np.zeros((batch, steps, p.size), vdt) for p in program.populations if p.name in outs_wanted}
+    rec_count = {n: np.zeros((batch, program.population(n).size), np.int64) for n in counted}
     rec_state = {n: {v: np.zeros((batch, steps, program.population(n).size), vdt) for v in vs} for n, vs in state_req.items()}
     tables = _fanout(program)
     pops = ffi.new("sk_pop[]", len(program.populations))
@@ -159,6 +165,8 @@ def run(
         if pop.name in rec_out:
             # Written by C: must be the very array we return (kept alive by rec_out), not a copy.
             setattr(c, "rec_out" + suffix, ffi.cast(vtype + " *", ffi.from_buffer(rec_out[pop.name])))
+        if pop.name in rec_count:
+            c.rec_count = ffi.cast("int64_t *", ffi.from_buffer(rec_count[pop.name]))
         for v, arr in rec_state.get(pop.name, {}).items():
             setattr(c, f"rec_{v}{suffix}", ffi.cast(vtype + " *", ffi.from_buffer(arr)))
     projs = ffi.new("sk_proj[]", max(1, len(program.projections)))
@@ -215,6 +223,7 @@ def run(
         outputs={port: rec_out[n].reshape(shape(n)) for port, n in program.outputs.items()},
         recorded={n: rec_out[n].reshape(shape(n)) for n in names},
         state={n: {v: a.reshape(shape(n)) for v, a in vs.items()} for n, vs in rec_state.items()},
+        event_counts={n: a.reshape(batch, *program.population(n).shape) for n, a in rec_count.items()},
         counters=Counters(
             populations=tuple(p.name for p in program.populations),
             per_population=pop_counters,
@@ -281,37 +290,56 @@ def _check_magnitudes(program: Program, data: Mapping[str, np.ndarray]) -> None:
 
     Bounds each population's summed input from its sources' largest payloads (1 for a spike,
     2**(v_bits-1) for a graded membrane, the input's own maximum, a relay's input bound) and
-    each projection's largest absolute row sum.  A relay fed through a back edge from a later
-    relay has no finite bound and is refused rather than risked."""
+    each projection's largest absolute row sum.  Neuron and input payloads do not depend on
+    what they receive, so back edges from later neurons are bounded; a relay inside a cycle of
+    relays only has no finite bound and is refused rather than risked."""
     if program.arithmetic != "fixed":
         return
     limit = 2.0**62
-    payload = np.full(len(program.populations), np.inf)
+    pops = program.populations
+    payload = np.full(len(pops), np.inf)
     port_of = {n: p for p, n in program.inputs.items()}
     incoming: dict[int, list] = {}
     for j in program.projections:
         incoming.setdefault(program.index[j.target], []).append(j)
-    for k, pop in enumerate(program.populations):
+    for k, pop in enumerate(pops):
         if pop.kernel == "input":
             arr = data[port_of[pop.name]]
             payload[k] = float(np.abs(arr).max()) if arr.size else 0.0
-            continue
-        bound = float(np.abs(pop.params["input_bias"]).max()) if "input_bias" in pop.params else 0.0
+        elif pop.kernel == "cuba_fixed":
+            payload[k] = 1.0 if pop.spiking else 2.0 ** (pop.config["v_bits"] - 1)
+
+    def bound(k: int) -> float:
+        pop = pops[k]
+        b = float(np.abs(pop.params["input_bias"]).max()) if "input_bias" in pop.params else 0.0
         for j in incoming.get(k, []):
-            bound += _row_abs_max(j, program) * payload[program.index[j.source]]
+            w = _row_abs_max(j, program)
+            if w:  # an all-zero projection adds nothing, even from an unbounded source (inf * 0 is NaN)
+                b += w * payload[program.index[j.source]]
+        return b
+
+    # A relay's payload is its input bound; relays fed by later relays (back edges) settle in a
+    # later sweep, and each sweep settles at least one more relay unless they form a cycle.
+    relays = [k for k, p in enumerate(pops) if p.kernel == "pass"]
+    for _ in range(len(relays) + 1):
+        changed = False
+        for k in relays:
+            b = bound(k)
+            if b != payload[k]:
+                payload[k], changed = b, True
+        if not changed:
+            break
+    for k, pop in enumerate(pops):
+        if pop.kernel == "input":
+            continue
+        b = bound(k)
         shift = 2.0 ** pop.config["input_shift"] if pop.kernel == "cuba_fixed" else 1.0
-        if not bound * shift < limit:
+        if not b * shift < limit:
             raise ProgramError(
-                f"its summed input can reach {bound:.3g} (x 2**input_shift = {bound * shift:.3g}), beyond int64 headroom",
+                f"its summed input can reach {b:.3g} (x 2**input_shift = {b * shift:.3g}), beyond int64 headroom",
                 node=pop.name, parameter="weight", limit="2**62",
-                fix="quantize with smaller weights or inputs, or lower input_shift",
+                fix="quantize with smaller weights or inputs, or lower input_shift; break cycles of relays with a neuron",
             )
-        if pop.kernel == "pass":
-            payload[k] = bound
-        elif pop.spiking:
-            payload[k] = 1.0
-        else:
-            payload[k] = 2.0 ** (pop.config["v_bits"] - 1)
 
 
 def _row_abs_max(j: Any, program: Program) -> float:

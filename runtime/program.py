@@ -27,7 +27,7 @@ from ..errors import GraphValidationError, ProgramError
 
 __all__ = [
     "KERNELS", "RESETS", "PROJECTION_KINDS", "ROUNDINGS", "OVERFLOWS", "MAX_DELAY",
-    "Population", "Projection", "Program", "save_program", "load_program", "FORMAT",
+    "Population", "Projection", "Program", "save_program", "load_program", "is_program_file", "FORMAT",
 ]
 
 FORMAT = "spikec-program/1"
@@ -484,6 +484,15 @@ def save_program(program: Program, path: str | os.PathLike) -> None:
     arrays[_HEADER] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     with open(path, "wb") as f:
         np.savez_compressed(f, **arrays)
+
+
+def is_program_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an ``.npz`` written by :func:`save_program` (and not, say, a graph)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return _HEADER in data.files
+    except Exception:  # noqa: BLE001 - anything unreadable is simply not a program
+        return False
 
 
 def load_program(path: str | os.PathLike) -> Program:
