@@ -96,12 +96,16 @@ BENCH_ARGS ?=
 
 bench-venvs: $(STAMP) $(BRIAN_STAMP) $(LAVA_STAMP)
 
-# The brian2 pin lives in pyproject's `bench` extra; spikec's core comes along with it,
-# which is harmless and keeps one source of truth for the version.
-$(BRIAN_STAMP): pyproject.toml setup.py
+# The brian2 pin lives in pyproject's `bench` extra (one source of truth), but only the
+# extra's requirements are installed here, not spikec itself: bench/cuba_brian2.py needs
+# numpy and brian2 alone, and an editable install would rebuild runtime/_engine.abi3.so
+# in the work tree from this venv.
+BENCH_REQS = $(VENV313)/bin/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["bench"])'
+
+$(BRIAN_STAMP): pyproject.toml
 	test -x $(VENV313)/bin/python || $(PY313) -m venv $(VENV313)
-	$(VENV313)/bin/python -m pip install $(PIPFLAGS) --upgrade pip setuptools wheel
-	$(VENV313)/bin/python -m pip install $(PIPFLAGS) -e ".[bench]"
+	$(VENV313)/bin/python -m pip install $(PIPFLAGS) --upgrade pip
+	$(VENV313)/bin/python -m pip install $(PIPFLAGS) $$($(BENCH_REQS))
 	touch $@
 
 $(LAVA_STAMP): $(STAMP310)

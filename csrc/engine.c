@@ -6,20 +6,42 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* x != 0 without a floating-point compare (so the activity count vectorises); -0.0 counts as 0. */
-static inline int64_t nonzero(double x) {
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    return (bits << 1) != 0;
-}
+/* The float kernel is also compiled for AVX2 and picked at load time where the CPU has it
+ * (GCC function multi-versioning); results are identical, as contraction stays off. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(SK_NO_CLONES)
+#define SK_VECTORIZE __attribute__((target_clones("avx2", "default")))
+#else
+#define SK_VECTORIZE
+#endif
 
 /* ---- float kernel: LIF, CubaLIF, IF, LI, CubaLI, Integrator, Threshold ---------------- */
 
+/* Pass 1 over neurons [lo, hi): input, integration, activity, and a firing flag per neuron
+ * (f[i], a byte).  Branch-free so the compiler vectorises it; PARAM(a) reads a per-neuron
+ * parameter (a[i]) or a population-wide one (a0).  FIRE(vv) is the firing condition. */
+#define SK_PASS1(PARAM, FIRE)                                                                    \
+    for (int32_t i = lo; i < hi; i++) {                                                          \
+        const double xi = x[i];                                                                  \
+        double drive = xi;                                                                       \
+        if (cuba) drive = u[i] = PARAM(as) * u[i] + PARAM(gs) * xi;                              \
+        const double vv = PARAM(al) * v[i] + PARAM(ga) * drive + PARAM(bi);                      \
+        v[i] = vv;                                                                               \
+        x[i] = 0.0;                                                                              \
+        active += (xi != 0.0) | (u[i] != 0.0) | (vv != 0.0);                                     \
+        f[i] = (uint8_t)(FIRE(vv));                                                              \
+    }
+#define SK_EACH(a) a[i]
+#define SK_SAME(a) a##0
+#define SK_FIRE_EACH(vv) (vv > thr[i])
+#define SK_FIRE_SAME(vv) (vv > thr0)
+#define SK_FIRE_BN(vv) (fs[i] * (vv) + fb[i] > thr[i])
+#define SK_FIRE_NONE(vv) 0
+
 /* Evaluated in the reference's order ((alpha*v + gain*drive) + bias) and compiled with
- * -ffp-contract=off, so a neuron's update rounds exactly as NumPy's does.
- * Two passes per core segment: a branch-free update the compiler can vectorise, then a scan
- * for the (rare) neurons that fired.  The loop-invariant kernel switches (cuba, reset) are
- * unswitched by the compiler. */
+ * -ffp-contract=off, so a neuron's update rounds exactly as NumPy's does (vector lanes round
+ * like scalars).  Two passes: the branch-free update above, then a scan of the firing flags
+ * for the (rare) neurons that fired. */
+SK_VECTORIZE
 static int32_t update_float(const sk_pop *P, double *restrict u, double *restrict v, double *restrict z,
                             double *restrict x, int32_t *ev_idx, double *ev_val, int32_t n_prev, double *yrec,
                             double *vrec, double *urec, int64_t *pc, int64_t *cc) {
@@ -31,57 +53,65 @@ static int32_t update_float(const sk_pop *P, double *restrict u, double *restric
     const double *restrict fs = P->fire_scale, *restrict fb = P->fire_shift;
     const int cuba = P->cuba, spiking = P->spiking, reset = P->reset;
     const int32_t n = P->size;
-    (void)z;
-    /* Pass 1, branch-free loops the compiler can vectorise: input, integration. */
+    /* The float kernel keeps no z[]: subtract_next reads last step's events instead, and z's
+     * storage holds this step's firing flags. */
+    uint8_t *restrict f = (uint8_t *)z;
     if (ib)
         for (int32_t i = 0; i < n; i++) x[i] += ib[i];
-    if (cuba) {
-        for (int32_t i = 0; i < n; i++) {
-            const double uu = as[i] * u[i] + gs[i] * x[i];
-            u[i] = uu;
-            v[i] = al[i] * v[i] + ga[i] * uu + bi[i];
-        }
-    } else {
-        for (int32_t i = 0; i < n; i++) v[i] = al[i] * v[i] + ga[i] * x[i] + bi[i];
-    }
-    /* subtract_next: last step's spikes (still in ev_idx) pay their threshold now. */
-    if (reset == SK_RESET_SUBTRACT_NEXT)
-        for (int32_t e = 0; e < n_prev; e++) v[ev_idx[e]] = v[ev_idx[e]] - thr[ev_idx[e]];
     for (int32_t k = 0; k < P->n_segs; k++) {
-        int64_t active = 0;
         const int32_t lo = P->seg_start[k], hi = P->seg_start[k + 1];
-        /* Pass 2: activity, firing, reset and events (one well-predicted branch per neuron).
-         * An update is idle when the neuron had no input and its state is (still) zero. */
+        int64_t active = 0;
         if (!spiking) {
-            for (int32_t i = lo; i < hi; i++) {
-                active += nonzero(x[i]) | nonzero(u[i]) | nonzero(v[i]);
-                x[i] = 0.0;
-                if (v[i] != 0.0) { ev_idx[n_ev] = i; ev_val[n_ev] = v[i]; n_ev++; }
-            }
-            if (yrec) memcpy(yrec + lo, v + lo, (size_t)(hi - lo) * sizeof(double));
+            SK_PASS1(SK_EACH, SK_FIRE_NONE)
+        } else if (fs) {
+            SK_PASS1(SK_EACH, SK_FIRE_BN)
+        } else if (P->uniform) {
+            const double as0 = cuba ? as[0] : 0.0, gs0 = cuba ? gs[0] : 0.0;
+            const double al0 = al[0], ga0 = ga[0], bi0 = bi[0], thr0 = thr[0];
+            SK_PASS1(SK_SAME, SK_FIRE_SAME)
         } else {
-            const int32_t first = n_ev;
-            for (int32_t i = lo; i < hi; i++) {
-                active += nonzero(x[i]) | nonzero(u[i]) | nonzero(v[i]);
-                x[i] = 0.0;
-                const double m = fs ? fs[i] * v[i] + fb[i] : v[i];
-                if (!(m > thr[i])) continue;
-                if (reset == SK_RESET_VALUE) v[i] = vr[i];
-                else if (reset == SK_RESET_SUBTRACT) v[i] = v[i] - thr[i];
-                ev_idx[n_ev] = i; ev_val[n_ev] = 1.0; n_ev++;
-            }
-            if (yrec) {
-                memset(yrec + lo, 0, (size_t)(hi - lo) * sizeof(double));
-                for (int32_t e = first; e < n_ev; e++) yrec[ev_idx[e]] = 1.0;
-            }
+            SK_PASS1(SK_EACH, SK_FIRE_EACH)
         }
-        if (vrec) memcpy(vrec + lo, v + lo, (size_t)(hi - lo) * sizeof(double));
-        if (urec) memcpy(urec + lo, u + lo, (size_t)(hi - lo) * sizeof(double));
         pc[SK_C_NU_ACTIVE] += active;
         pc[SK_C_NU_IDLE] += (hi - lo) - active;
         cc[(int64_t)P->seg_core[k] * SK_NCOUNTERS + SK_C_NU_ACTIVE] += active;
         cc[(int64_t)P->seg_core[k] * SK_NCOUNTERS + SK_C_NU_IDLE] += (hi - lo) - active;
     }
+    /* subtract_next: last step's spikes (still in ev_idx) pay their threshold now, and decide
+     * again whether they fire. */
+    if (reset == SK_RESET_SUBTRACT_NEXT && spiking)
+        for (int32_t e = 0; e < n_prev; e++) {
+            const int32_t i = ev_idx[e];
+            v[i] = v[i] - thr[i];
+            f[i] = (uint8_t)(fs ? SK_FIRE_BN(v[i]) : SK_FIRE_EACH(v[i]));
+        }
+    if (!spiking) {
+        for (int32_t i = 0; i < n; i++)
+            if (v[i] != 0.0) { ev_idx[n_ev] = i; ev_val[n_ev] = v[i]; n_ev++; }
+        if (yrec) memcpy(yrec, v, (size_t)n * sizeof(double));
+    } else {
+        /* Firing is rare: skip eight flags at a time. */
+        for (int32_t i0 = 0; i0 < n; i0 += 8) {
+            const int32_t i1 = i0 + 8 < n ? i0 + 8 : n;
+            if (i1 - i0 == 8) {
+                uint64_t word;
+                memcpy(&word, f + i0, sizeof word);
+                if (!word) continue;
+            }
+            for (int32_t i = i0; i < i1; i++) {
+                if (!f[i]) continue;
+                if (reset == SK_RESET_VALUE) v[i] = vr[i];
+                else if (reset == SK_RESET_SUBTRACT) v[i] = v[i] - thr[i];
+                ev_idx[n_ev] = i; ev_val[n_ev] = 1.0; n_ev++;
+            }
+        }
+        if (yrec) {
+            memset(yrec, 0, (size_t)n * sizeof(double));
+            for (int32_t e = 0; e < n_ev; e++) yrec[ev_idx[e]] = 1.0;
+        }
+    }
+    if (vrec) memcpy(vrec, v, (size_t)n * sizeof(double));
+    if (urec) memcpy(urec, u, (size_t)n * sizeof(double));
     return n_ev;
 }
 

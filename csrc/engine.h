@@ -59,6 +59,7 @@
 
 typedef struct {
     int32_t kernel, size, spiking, reset, cuba, ring;
+    int32_t uniform;  /* float: alpha_syn, gain_syn, alpha, gain, bias, v_threshold equal for all neurons */
     /* float parameters (NULL where unused; fire_* NULL = no membrane batch-norm) */
     const double *alpha_syn, *gain_syn, *alpha, *gain, *bias, *thr, *v_reset;
     const double *fire_scale, *fire_shift, *input_bias, *v_init, *u_init;

@@ -134,6 +134,7 @@ def run(
         c.ring = int(program.rings[k])
         prm = pop.params
         if pop.kernel == "cuba_float":
+            c.uniform = int(all(np.all(prm[k] == prm[k][0]) for k in ("alpha_syn", "gain_syn", "alpha", "gain", "bias", "v_threshold") if k in prm))
             for key, attr in (("alpha_syn", "alpha_syn"), ("gain_syn", "gain_syn"), ("alpha", "alpha"), ("gain", "gain"),
                               ("bias", "bias"), ("v_threshold", "thr"), ("v_reset", "v_reset"), ("fire_scale", "fire_scale"),
                               ("fire_shift", "fire_shift"), ("v_init", "v_init"), ("u_init", "u_init")):
