@@ -74,3 +74,34 @@ def test_load_rejects_unknown_sources(tmp_path) -> None:
         spikec.load(tmp_path / "m.txt")
     with pytest.raises(ModelImportError):
         spikec.load(42)
+
+
+def test_run_on_the_engine_saves_a_program_that_runs_alone(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    prog = tmp_path / "digits.program.npz"
+    assert main(["run", "default", "--samples", "40", "--save-program", str(prog)]) == 0
+    first = capsys.readouterr().out
+    assert "C engine (float): 40 samples x 20 steps" in first
+    assert "accuracy:" in first and "Loihi (Davies 2018, Table 2)" in first and "synaptic ops" in first
+    # The saved program needs neither the model nor its frontend, and computes the same.
+    assert main(["run", str(prog), "--input", str(spikec.bundled_data()), "--samples", "40"]) == 0
+    second = capsys.readouterr().out
+    acc = [line for line in first.splitlines() if line.startswith("accuracy:")]
+    assert acc and acc == [line for line in second.splitlines() if line.startswith("accuracy:")]
+
+
+def test_run_rejects_a_program_without_input(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    from spikec.compiler.lower import lower
+    from spikec.runtime import save_program
+
+    path = tmp_path / "tiny.npz"
+    save_program(lower(_tiny_graph()), path)
+    assert main(["run", str(path)]) == 2
+    assert "--input" in capsys.readouterr().err
+
+
+def test_demo_runs_the_reference_and_the_engine_with_one_accuracy(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--samples", "30"]) == 0
+    out = capsys.readouterr().out
+    accs = [line for line in out.splitlines() if line.startswith("accuracy:")]
+    assert len(accs) == 2 and accs[0] == accs[1]
+    assert "C engine" in out
