@@ -118,8 +118,8 @@ bench: bench-venvs
 clean:
 	rm -rf build dist *.egg-info .pytest_cache .hypothesis out
 	rm -f $(ENGINE) $(ENGINE310)  # the compiled engine goes below, so it must be rebuilt
-	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
-	find . -path ./$(VENV) -prune -o \( -name '*.so' -o -name '*.pyc' \) -type f -exec rm -f {} +
+	find . -path './.venv*' -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -path './.venv*' -prune -o \( -name '*.so' -o -name '*.pyc' \) -type f -exec rm -f {} +
 
 distclean: clean
 	rm -rf $(VENV) $(VENV310) $(VENV313)

@@ -70,6 +70,7 @@ def lower(graph: Graph, *, arithmetic: str | None = None) -> Program:
 
     populations = [_population(graph, n, arithmetic) for n in pop_nodes]
     input_bias: dict[str, np.ndarray] = {}
+    biased: set[tuple[str, str]] = set()
     projections: list[Projection] = []
 
     def connect(via: str, src_node: str, dst: str, extra_delay: int) -> None:
@@ -88,7 +89,9 @@ def lower(graph: Graph, *, arithmetic: str | None = None) -> Program:
             return
         proj, bias = _synapses(graph, via, name, src, dst, base, arithmetic)
         projections.append(proj)
-        if bias is not None:
+        # A projection node with several inputs sums them first and adds its bias once.
+        if bias is not None and (via, dst) not in biased:
+            biased.add((via, dst))
             input_bias[dst] = input_bias.get(dst, 0) + bias
 
     for n in pop_nodes:

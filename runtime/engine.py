@@ -279,6 +279,11 @@ def _check_inputs(program: Program, inputs: np.ndarray | Mapping[str, np.ndarray
         if fixed and arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
             raise SimulationError("a fixed-point program needs integer inputs (spikes or integer payloads)", node=port,
                                   fix="quantize the input")
+        # Checked before the int64 conversion, which would wrap 2**64-1 to -1 and turn 1e30 into
+        # INT64_MIN (whose absolute value is negative and would slip past the magnitude bound).
+        if fixed and arr.size and np.abs(arr.astype(np.float64)).max() >= 2.0**62:
+            raise SimulationError("input values reach 2**62, beyond the engine's integer range", node=port,
+                                  limit="|x| < 2**62", fix="quantize the input with a smaller scale")
         out[port] = np.ascontiguousarray(arr, dtype=np.int64 if fixed else np.float64)
         shapes.add(arr.shape[:2])
     if len(shapes) > 1:

@@ -64,6 +64,15 @@ def _frozen(arr: Any, dtype: Any) -> np.ndarray:
     return out
 
 
+def _whole(value: Any) -> int:
+    """An integer given as a number (not "3", 2.5, NaN or inf, which int() would take, truncate or overflow on)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{value!r} is not a number")
+    if isinstance(value, (float, np.floating)) and not (np.isfinite(value) and value == int(value)):
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(value)
+
+
 def _as_array(value: Any, *, where: str, parameter: str, integer: bool) -> np.ndarray:
     """A finite numeric array; integers stay exact (a float holding 2.5 is refused, not truncated)."""
     try:
@@ -80,7 +89,7 @@ def _as_array(value: Any, *, where: str, parameter: str, integer: bool) -> np.nd
                        fix="quantize the program (fixed-point programs and indices need whole numbers)")
         if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
             raise _err("holds values beyond int64", where=where, parameter=parameter)
-        if arr.dtype.kind == "f" and arr.size and np.abs(arr).max() >= 2.0**62:
+        if arr.dtype.kind == "f" and arr.size and float(np.abs(arr).max()) >= 2.0**62:
             raise _err("holds values beyond the engine's integer range", where=where, parameter=parameter, limit="|x| < 2**62")
         return _frozen(arr, np.int64)
     return _frozen(arr, np.float64)
@@ -222,28 +231,15 @@ def _validate(prog: Program) -> None:
         raise _err(f"is {prog.dt!r}", where="program", parameter="dt", limit="a finite time step > 0 (seconds)")
     if not prog.populations:
         raise _err("has no populations", where="program", parameter="populations")
-    names: set[str] = set()
-    pops = []
-    for pop in prog.populations:
-        if not isinstance(pop, Population):
-            raise _err(f"holds a {type(pop).__name__}, expected Population", where="program", parameter="populations")
-        if not isinstance(pop.name, str) or not pop.name or pop.name in names:
-            raise _err(f"population name {pop.name!r} is empty, not a string or repeated", where="program", parameter="populations")
-        names.add(pop.name)
-        pops.append(_checked_population(pop, prog.arithmetic, prog.dt))
+    pops = _checked_items(prog.populations, Population, "populations",
+                          lambda pop: _checked_population(pop, prog.arithmetic, prog.dt))
     object.__setattr__(prog, "populations", tuple(pops))
     index = {p.name: i for i, p in enumerate(pops)}
     total = sum(p.size for p in pops)
     if total > _MAX_SIZE:
         raise _err(f"has {total} neurons in all", where="program", parameter="populations", limit=_MAX_SIZE)
-    projs, pnames = [], set()
-    for j in prog.projections:
-        if not isinstance(j, Projection):
-            raise _err(f"holds a {type(j).__name__}, expected Projection", where="program", parameter="projections")
-        if not isinstance(j.name, str) or not j.name or j.name in pnames:
-            raise _err(f"projection name {j.name!r} is empty, not a string or repeated", where="program", parameter="projections")
-        pnames.add(j.name)
-        projs.append(_checked_projection(j, index, pops, prog.arithmetic))
+    projs = _checked_items(prog.projections, Projection, "projections",
+                           lambda j: _checked_projection(j, index, pops, prog.arithmetic))
     object.__setattr__(prog, "projections", tuple(projs))
     for port, kind in ((prog.inputs, "inputs"), (prog.outputs, "outputs")):
         for key, pop in port.items():
@@ -262,12 +258,26 @@ def _validate(prog: Program) -> None:
     _check_placement(prog, total)
 
 
+def _checked_items(items: tuple, cls: type, kind: str, check: Any) -> list:
+    """Each item of the right type, with a unique non-empty name, passed through ``check``."""
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if not isinstance(item, cls):
+            raise _err(f"holds a {type(item).__name__}, expected {cls.__name__}", where="program", parameter=kind)
+        if not isinstance(item.name, str) or not item.name or item.name in seen:
+            raise _err(f"name {item.name!r} is empty, not a string or repeated", where="program", parameter=kind)
+        seen.add(item.name)
+        out.append(check(item))
+    return out
+
+
 def _checked_population(pop: Population, arithmetic: str, dt: float) -> Population:
     where = pop.name
     if pop.kernel not in KERNELS:
         raise _err(f"kernel {pop.kernel!r} is unknown", where=where, parameter="kernel", fix=f"use one of {KERNELS}")
     try:
-        shape = tuple(int(s) for s in pop.shape)
+        shape = tuple(_whole(s) for s in pop.shape)
     except (TypeError, ValueError):
         raise _err(f"shape {pop.shape!r} is not a tuple of integers", where=where, parameter="shape") from None
     if not shape or min(shape) < 1 or int(np.prod(shape, dtype=np.float64)) > _MAX_SIZE:
@@ -314,6 +324,13 @@ def _checked_population(pop: Population, arithmetic: str, dt: float) -> Populati
         if unknown:
             raise _err(f"unknown settings {sorted(unknown)}", where=where, parameter="config", fix=f"allowed: {sorted(_FIXED_CONFIG)}")
         config = {**_FIXED_CONFIG, **config}
+        # The engine stores these in int32 fields: "12" or 12.5 would pass FixedCubaLIF's int()
+        # and then fail (or be truncated) when the program runs.
+        for key in ("decay_bits", "input_shift", "u_bits", "v_bits"):
+            value = config[key]
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise _err(f"is {value!r}, expected an integer", where=where, parameter=key)
+            config[key] = int(value)
         _check_fixed(pop, params, config, shape, dt)
     elif config:
         raise _err(f"kernel {pop.kernel!r} takes no settings, got {sorted(config)}", where=where, parameter="config")
@@ -355,7 +372,7 @@ def _checked_projection(j: Projection, index: dict[str, int], pops: list[Populat
     weight = _as_array(j.weight, where=where, parameter="weight", integer=integer)
     delay = None if j.delay is None else _as_array(j.delay, where=where, parameter="delay", integer=True)
     try:
-        base = int(j.delay_base)
+        base = _whole(j.delay_base)
     except (TypeError, ValueError):
         raise _err(f"is {j.delay_base!r}", where=where, parameter="delay_base") from None
     changes: dict[str, Any] = {"weight": weight, "delay": delay, "delay_base": base}
@@ -432,6 +449,11 @@ def _checked_geometry(j: Projection, weight: np.ndarray, src: Population, dst: P
         expect = (n_in + p0 + p1 - d * (k - 1) - 1) // s + 1
         if n_out != expect:
             raise _err(f"output size {n_out} along axis {axis} should be {expect}", where=where, parameter="geometry")
+        # The engine indexes with int32 (y + padding - tap * dilation, strides): keep every
+        # intermediate inside it.
+        if max(n_in + p0 + p1 + d * (k - 1), s, d) >= 1 << 31:
+            raise _err(f"stride {s}, dilation {d} or padding {(p0, p1)} along axis {axis} exceeds the engine's int32 range",
+                       where=where, parameter="geometry", limit="< 2**31")
     return geo
 
 
