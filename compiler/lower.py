@@ -119,6 +119,7 @@ def lower(graph: Graph, *, arithmetic: str | None = None) -> Program:
         projections=tuple(projections),
         inputs={n: n for n in graph.inputs},
         outputs={n: source_pop(n) for n in graph.outputs},
+        output_shapes={n: graph.out_shape(n) for n in graph.outputs},
         metadata={"lowered_from": "spikec.ir", "graph_metadata": _jsonable(graph.metadata)},
     )
 

@@ -20,7 +20,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CSRC = os.path.join(os.path.dirname(HERE), "csrc")
 # Strict IEEE evaluation order: no fused multiply-add, so float kernels round like NumPy.
 CFLAGS = ["-std=c99", "-O3", "-ffp-contract=off"]
-SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer", "-g", "-O1"]
+# -fno-wrapv: Python's own CFLAGS carry -fwrapv, under which UBSan does not check signed overflow.
+SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-wrapv",
+            "-fno-omit-frame-pointer", "-g", "-O1"]
 
 
 def _cdef() -> str:

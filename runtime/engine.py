@@ -221,7 +221,7 @@ def run(
     del keep
     shape = lambda name: (batch, steps, *program.population(name).shape)  # noqa: E731
     return Result(
-        outputs={port: rec_out[n].reshape(shape(n)) for port, n in program.outputs.items()},
+        outputs={port: rec_out[n].reshape(batch, steps, *program.output_shapes[port]) for port, n in program.outputs.items()},
         recorded={n: rec_out[n].reshape(shape(n)) for n in names},
         state={n: {v: a.reshape(shape(n)) for v, a in vs.items()} for n, vs in rec_state.items()},
         event_counts={n: a.reshape(batch, *program.population(n).shape) for n, a in rec_count.items()},

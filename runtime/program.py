@@ -172,6 +172,8 @@ class Program:
     core_of: np.ndarray | None = None
     core_xy: np.ndarray | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # Shape an output port reports (a Flatten view of a population, say); default: the population's.
+    output_shapes: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "populations", tuple(self.populations))
@@ -255,7 +257,27 @@ def _validate(prog: Program) -> None:
                        fix="add it to Program.inputs")
     if len(set(prog.inputs.values())) != len(prog.inputs):
         raise _err("two ports feed the same population", where="program", parameter="inputs")
+    object.__setattr__(prog, "output_shapes", _checked_output_shapes(prog, pops, index))
     _check_placement(prog, total)
+
+
+def _checked_output_shapes(prog: Program, pops: list[Population], index: dict[str, int]) -> dict[str, tuple[int, ...]]:
+    given = dict(prog.output_shapes)
+    unknown = set(given) - set(prog.outputs)
+    if unknown:
+        raise _err(f"names ports {sorted(unknown)} that are not outputs", where="program", parameter="output_shapes")
+    shapes = {}
+    for port, pop_name in prog.outputs.items():
+        pop = pops[index[pop_name]]
+        try:
+            shape = tuple(_whole(v) for v in given.get(port, pop.shape))
+        except (TypeError, ValueError) as exc:
+            raise _err(f"port {port!r}: {exc}", where="program", parameter="output_shapes") from None
+        if not shape or min(shape) < 1 or int(np.prod(shape, dtype=np.float64)) != pop.size:
+            raise _err(f"port {port!r} has shape {shape} for population {pop_name!r} of {pop.size} neurons",
+                       where="program", parameter="output_shapes", fix="give a shape with as many elements")
+        shapes[port] = shape
+    return shapes
 
 
 def _checked_items(items: tuple, cls: type, kind: str, check: Any) -> list:
@@ -502,7 +524,8 @@ def save_program(program: Program, path: str | os.PathLike) -> None:
         projs.append({"name": j.name, "source": j.source, "target": j.target, "kind": j.kind,
                       "delay_base": j.delay_base, "geometry": dict(j.geometry), "arrays": fields})
     header = {"format": FORMAT, "dt": program.dt, "arithmetic": program.arithmetic, "populations": pops,
-              "projections": projs, "inputs": program.inputs, "outputs": program.outputs, "metadata": program.metadata}
+              "projections": projs, "inputs": program.inputs, "outputs": program.outputs, "metadata": program.metadata,
+              "output_shapes": {k: list(v) for k, v in program.output_shapes.items()}}
     arrays[_HEADER] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     with open(path, "wb") as f:
         np.savez_compressed(f, **arrays)
@@ -543,6 +566,7 @@ def load_program(path: str | os.PathLike) -> Program:
         ]
         return Program(dt=header["dt"], arithmetic=header["arithmetic"], populations=tuple(pops),
                        projections=tuple(projs), inputs=header["inputs"], outputs=header["outputs"],
+                       output_shapes={k: tuple(v) for k, v in header.get("output_shapes", {}).items()},
                        core_of=arrays["core_of"], core_xy=arrays["core_xy"], metadata=header.get("metadata", {}))
     except ProgramError:
         raise
