@@ -19,10 +19,11 @@ from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from ..errors import SimulationError, UnsupportedError
+from ..errors import SimulationError
 from . import kernels
 from .graph import Graph
-from .io import Input, Output
+from .inputs import check_inputs
+from .io import Input
 
 __all__ = ["simulate", "SimResult"]
 
@@ -63,7 +64,8 @@ def simulate(
     mode = mode or ("fixed" if kernels.is_fixed_graph(graph) else "float")
     if mode not in ("float", "fixed"):
         raise SimulationError(f"unknown mode {mode!r}", parameter="mode", fix="use 'float' or 'fixed'")
-    data = _check_inputs(graph, inputs, mode, np.dtype(np.int64 if mode == "fixed" else dtype))
+    data = check_inputs({n: graph.out_shape(n) for n in graph.inputs}, inputs, integer=mode == "fixed",
+                        dtype=np.dtype(np.int64 if mode == "fixed" else dtype))
     batch, length = next(iter(data.values())).shape[:2]
     steps = length if steps is None else int(steps)
     if steps < 0:
@@ -102,42 +104,3 @@ def simulate(
         mode=mode,
         steps=steps,
     )
-
-
-def _check_inputs(
-    graph: Graph, inputs: np.ndarray | Mapping[str, np.ndarray], mode: str, dtype: np.dtype
-) -> dict[str, np.ndarray]:
-    names = graph.inputs
-    if not isinstance(inputs, Mapping):
-        if len(names) != 1:
-            raise SimulationError(f"the graph has inputs {names}; pass a dict of arrays by name")
-        inputs = {names[0]: inputs}
-    missing = set(names) - set(inputs)
-    extra = set(inputs) - set(names)
-    if missing or extra:
-        raise SimulationError(f"inputs given for {sorted(inputs)}, graph inputs are {names}", fix="name every Input node")
-    out: dict[str, np.ndarray] = {}
-    shapes = set()
-    for n in names:
-        arr = np.asarray(inputs[n])
-        expected = graph.out_shape(n)
-        if arr.ndim != 2 + len(expected) or tuple(arr.shape[2:]) != expected:
-            raise SimulationError(
-                f"input has shape {arr.shape}, expected (batch, time, {', '.join(map(str, expected))})",
-                node=n,
-                fix="lay inputs out as (batch, time, *shape); add a batch axis of 1 for one sample",
-            )
-        if arr.dtype.kind not in "biuf":
-            raise SimulationError(f"input dtype {arr.dtype} is not numeric", node=n)
-        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-            raise SimulationError("input holds NaN or infinite values", node=n)
-        if mode == "fixed" and arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
-            raise UnsupportedError(
-                "fixed-point simulation needs integer inputs (spikes or integer payloads)", node=n,
-                fix="quantize the input or simulate in float mode",
-            )
-        out[n] = arr.astype(dtype, copy=False)
-        shapes.add(arr.shape[:2])
-    if len(shapes) != 1:
-        raise SimulationError(f"inputs disagree in (batch, time): {sorted(shapes)}")
-    return out

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from ..errors import ProgramError, SimulationError
+from ..ir.inputs import check_inputs
 from .counters import COUNTERS, Counters
 from .fanout import fanout_tables
 from .program import KERNELS, PROJECTION_KINDS, RESETS, ROUNDINGS, Program
@@ -256,39 +257,9 @@ def _fanout(program: Program) -> list:
 
 
 def _check_inputs(program: Program, inputs: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    ports = list(program.inputs)
-    if not isinstance(inputs, Mapping):
-        if len(ports) != 1:
-            raise SimulationError(f"the program has input ports {ports}; pass a dict of arrays by name")
-        inputs = {ports[0]: inputs}
-    if set(inputs) != set(ports):
-        raise SimulationError(f"inputs given for {sorted(inputs)}, the program's input ports are {sorted(ports)}",
-                              fix="name every input port")
+    shapes = {port: program.population(pop).shape for port, pop in program.inputs.items()}
     fixed = program.arithmetic == "fixed"
-    out, shapes = {}, set()
-    for port in ports:
-        pop = program.population(program.inputs[port])
-        arr = np.asarray(inputs[port])
-        if arr.ndim != 2 + len(pop.shape) or tuple(arr.shape[2:]) != pop.shape:
-            raise SimulationError(f"input has shape {arr.shape}, expected (batch, time, {', '.join(map(str, pop.shape))})",
-                                  node=port, fix="lay inputs out as (batch, time, *shape)")
-        if arr.dtype.kind not in "biuf":
-            raise SimulationError(f"input dtype {arr.dtype} is not numeric", node=port)
-        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-            raise SimulationError("input holds NaN or infinite values", node=port)
-        if fixed and arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
-            raise SimulationError("a fixed-point program needs integer inputs (spikes or integer payloads)", node=port,
-                                  fix="quantize the input")
-        # Checked before the int64 conversion, which would wrap 2**64-1 to -1 and turn 1e30 into
-        # INT64_MIN (whose absolute value is negative and would slip past the magnitude bound).
-        if fixed and arr.size and np.abs(arr.astype(np.float64)).max() >= 2.0**62:
-            raise SimulationError("input values reach 2**62, beyond the engine's integer range", node=port,
-                                  limit="|x| < 2**62", fix="quantize the input with a smaller scale")
-        out[port] = np.ascontiguousarray(arr, dtype=np.int64 if fixed else np.float64)
-        shapes.add(arr.shape[:2])
-    if len(shapes) > 1:
-        raise SimulationError(f"inputs disagree in (batch, time): {sorted(shapes)}")
-    return out
+    return check_inputs(shapes, inputs, integer=fixed, dtype=np.dtype(np.int64 if fixed else np.float64), owner="program")
 
 
 def _check_magnitudes(program: Program, data: Mapping[str, np.ndarray]) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from spikec import ir
 from spikec.compiler.lower import lower
-from spikec.errors import ProgramError, SimulationError, SpikecError
+from spikec.errors import ProgramError, SimulationError, SpikecError, UnsupportedError
 from spikec.runtime import Population, Program, Projection, load_program, run, save_program
 from spikec.runtime.program import MAX_DELAY
 
@@ -310,7 +310,7 @@ RUN_CASES: list[tuple[str, str, Callable[[], tuple[Any, dict]], type, Any, Any]]
     ("NaN input", "float", lambda: (float_inputs(x=np.full((2, 4, 3), np.nan)), {}), SimulationError, "x", None),
     ("infinite input", "float", lambda: (float_inputs(image=np.full((2, 4, 1, 3, 3), -np.inf)), {}), SimulationError, "image", None),
     ("inputs disagree in time", "float", lambda: (float_inputs(x=np.ones((2, 5, 3))), {}), SimulationError, None, "(2, 5)"),
-    ("fractional fixed input", "fixed", lambda: (np.full((1, 2, 3), 0.5), {}), SimulationError, "x", None),
+    ("fractional fixed input", "fixed", lambda: (np.full((1, 2, 3), 0.5), {}), UnsupportedError, "x", None),
     ("fixed input beyond int64", "fixed", lambda: (np.full((1, 2, 3), 1e30), {}), SimulationError, "x", None),
     ("fixed input at INT64_MIN", "fixed", lambda: (np.full((1, 2, 3), np.iinfo(np.int64).min), {}), SimulationError, "x", None),
     ("unsigned fixed input beyond int64", "fixed", lambda: (np.full((1, 2, 3), 2**64 - 1, np.uint64), {}), SimulationError, "x", None),
