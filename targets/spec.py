@@ -1,0 +1,59 @@
+"""The hardware spec: a frozen, typed description of what a chip can hold.
+
+Passes are driven by it (quantize reads the bit widths, map_delays the delay range, partition
+the per-core limits and the mesh), and every figure carries its published source like the
+cost tables do.  ``None`` means "no such limit" (an emulator) or "not published", and the
+source says which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from ..errors import GraphValidationError
+
+__all__ = ["Limit", "HardwareSpec"]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """An integer limit and where it was published."""
+
+    value: int | None
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.value is not None and (isinstance(self.value, bool) or not isinstance(self.value, int) or self.value < 0):
+            raise GraphValidationError(f"limit {self.value!r} must be a whole number >= 0 or None (source: {self.source})")
+        if not self.source:
+            raise GraphValidationError("every hardware limit needs its source")
+
+
+_NONE = Limit(None, "no limit")
+
+
+@dataclass(frozen=True)
+class HardwareSpec:
+    """Limits of one chip family; see the module docstring."""
+
+    name: str
+    neurons_per_core: Limit = _NONE
+    fan_in_per_core: Limit = _NONE        # distinct input axons a core accepts
+    fan_out_per_core: Limit = _NONE       # distinct destination cores a core sends to
+    synapses_per_core: Limit = _NONE      # synapse memory, in synapses
+    weight_bits: Limit = _NONE            # signed weight mantissa, including the sign
+    weight_exponent_bits: Limit = _NONE   # shared exponent per projection (0: none)
+    bias_bits: Limit = _NONE
+    threshold_bits: Limit = _NONE
+    state_bits: Limit = _NONE             # u and v registers
+    decay_bits: Limit = _NONE             # fraction bits of du/dv
+    max_delay: Limit = _NONE              # longest native synaptic delay, in steps (0: none)
+    mesh_x: Limit = _NONE                 # cores per chip along x and y
+    mesh_y: Limit = _NONE
+    chips: Limit = _NONE                  # chips that can be tiled side by side
+
+    def sources(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name).source for f in fields(self) if f.name != "name"}
+
+    def value(self, name: str) -> int | None:
+        return getattr(self, name).value
