@@ -2,5 +2,6 @@
 
 from .base import Change, PassRecord, PassResult
 from .fold_batchnorm import fold_batchnorm
+from .map_delays import map_delays
 
-__all__ = ["Change", "PassRecord", "PassResult", "fold_batchnorm"]
+__all__ = ["Change", "PassRecord", "PassResult", "fold_batchnorm", "map_delays"]
