@@ -3,5 +3,6 @@
 from .base import Change, PassRecord, PassResult
 from .fold_batchnorm import fold_batchnorm
 from .map_delays import map_delays
+from .quantize import quantize
 
-__all__ = ["Change", "PassRecord", "PassResult", "fold_batchnorm", "map_delays"]
+__all__ = ["Change", "PassRecord", "PassResult", "fold_batchnorm", "map_delays", "quantize"]

@@ -1,0 +1,588 @@
+r"""quantize: a float graph becomes an integer graph of :class:`~spikec.ir.fixed.FixedCubaLIF`
+populations and integer projections, within a :class:`~spikec.targets.spec.HardwareSpec`'s widths.
+
+**Scales.**  Every population :math:`P` gets a scale :math:`S_P` (one number per layer, or with
+``per_channel=True`` one per neuron of a 1-D population / per channel of a (C, ...) population)
+such that its fixed membrane is :math:`v_{fix} \approx S_P\,v_{float}`.  A population's input is
+the sum of all its incoming projections, so they all share :math:`S_P`.  The neuron's float gain
+(:math:`R\Delta t/\tau`, times :math:`w_{in}\Delta t/\tau_{syn}` for current-based models; the
+integer neuron has none: :math:`v \mathrel{+}= u`) and any AvgPool's :math:`1/area` on the path
+are folded into the one weighted projection (Linear, Affine, SparseLinear, Conv, Scale) of each
+path; a non-spiking source :math:`Q` (output :math:`S_Q v_Q`) divides it by :math:`S_Q`.  Then
+
+.. math:: W_{eff} = W\,g_P\,f / S_{src}, \qquad m = \mathrm{round}(S_P W_{eff} / 2^{s}),
+          \qquad \theta' = \mathrm{round}(S_P\theta),\; v_{reset}' , b' \text{ likewise}
+
+with round half away from zero, :math:`d_u = \mathrm{round}(2^D\Delta t/\tau_{syn})` (:math:`2^D`
+for models without a synaptic current, so :math:`u = x`), :math:`d_v = \mathrm{round}(2^D\Delta
+t/\tau_{mem})` (0 for IF/Integrator), :math:`D` = ``spec.decay_bits``.
+
+**Choosing S.**  :math:`S_P = \min(S_w, S_{cap})`: :math:`S_w = m_{max}/\max|W_{eff}|` fills the
+signed weight mantissa (:math:`m_{max} = 2^{bits-1}-1`); :math:`S_{cap}` keeps thresholds,
+resets (``threshold_bits``), neuron plus projection biases (``bias_bits``) and the largest one-step input
+(:math:`\sum_j |W_{eff}|` times the source's largest value, ``state_bits`` minus one bit of
+headroom) in range, so the chosen scale itself never saturates.  **Shared exponent**: when the
+spec has ``weight_exponent_bits`` :math:`e > 0`, the population's ``input_shift`` :math:`s \in
+[0, 2^{e-1}-1]` is the exponent shared by all its incoming weights (weight :math:`= m\,2^s`):
+:math:`S_P = S_w 2^s` with the largest :math:`s` that stays under :math:`S_{cap}`, so mantissas
+are unchanged while thresholds and the membrane get :math:`s` more bits (fewer rounding and
+leak-truncation errors at low weight widths).
+
+**Saturation is never silent.**  A value outside its width (only possible with a forced
+``scales=`` entry) is clamped the way the chip's
+saturating arithmetic would, and every clamp is counted per layer in the record
+(``saturated``: weights, biases, thresholds).  At run time the membrane saturates and ``u``
+wraps at ``state_bits`` (Lava's Loihi model); the input cap above keeps one step's input
+inside ``u``.
+
+**Record** (one :class:`Change` per population): ``scale`` (float, or [min, max] per channel),
+``input_shift``, ``max_weight_error`` (largest :math:`|W_{dequantized} - W|` in the float
+graph's weight units), ``saturated``, ``limited_by``; with ``calibration`` inputs also
+``spike_agreement`` (fraction of equal spikes, float reference vs fixed simulation) or, for
+non-spiking populations, ``relative_error`` of :math:`v_{fix}/S` against :math:`v_{float}`, and
+the summary ``output_agreement`` (fraction of samples decoded to the same class).
+
+**Not supported** (an :class:`UnsupportedError` naming the node and the fix): MembraneBatchNorm
+and BatchNorm (run fold_batchnorm first), already-fixed neurons, a path from a source to a
+population with no weighted projection (e.g. Input → LIF; add a Linear/Scale) or with two
+(merge them), a weighted projection or an AvgPool feeding several nodes or an Output directly,
+and conv paths whose per-neuron factors are not constant per channel.  A non-spiking population
+that feeds an Output keeps one scale (argmax decoding must not see per-channel scales), and a
+per-channel request that a conv-fed flat population cannot honour falls back to per-layer; both
+are said in the record.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from ...errors import UnsupportedError
+from ...ir.conv import AvgPool2d, SumPool2d, _ConvNd
+from ...ir.delay import Delay
+from ...ir.fixed import FixedCubaLIF
+from ...ir.graph import Graph
+from ...ir.io import Input, Output
+from ...ir.linear import Affine, Linear, Scale, SparseLinear
+from ...ir.neurons import IF, Integrator, Neuron, Reset, Threshold
+from ...ir.norm import BatchNorm, MembraneBatchNorm
+from ...ir.reshape import Flatten
+from ...targets.spec import HardwareSpec
+from .base import Change, PassRecord, PassResult
+
+__all__ = ["quantize"]
+
+_WEIGHTED = (Linear, Affine, SparseLinear, _ConvNd, Scale)
+_PASSIVE = (Flatten, Delay, SumPool2d, AvgPool2d)  # integer-preserving (AvgPool after folding 1/area)
+_DEFAULT_STATE_BITS = 32
+_DEFAULT_DECAY_BITS = 12
+
+
+class _Fallback(Exception):
+    """A per-neuron array cannot be carried back through a path (not constant per channel)."""
+
+
+def _round(x: np.ndarray) -> np.ndarray:
+    """Round half away from zero (what a chip's rounding of a positive magnitude does)."""
+    x = np.asarray(x, np.float64)
+    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+
+
+def _smax(bits: int) -> int:
+    return (1 << (bits - 1)) - 1
+
+
+@dataclass
+class _Path:
+    """One weighted projection feeding a population."""
+
+    node: str
+    after: list[str]            # passive nodes from the projection (exclusive) to the population, nearest first
+    f_before: float             # AvgPool factors between the sources and the projection
+    f_after: float              # AvgPool factors between the projection and the population
+    in_scale: np.ndarray        # scale of the values the projection reads (its input shape)
+    in_max: float               # largest magnitude of one input value (1 for spikes)
+    w_eff: np.ndarray = field(default=None)   # W g f / in_scale, target-unscaled
+    k: np.ndarray = field(default=None)       # w_eff / W (the fold factor), same shape
+    b_eff: np.ndarray | None = None           # projection bias times g f_after
+    row_index: np.ndarray = field(default=None)  # per weight entry: flat index into the projection's output
+
+
+def _limits(spec: HardwareSpec, weight_bits: int | None) -> dict[str, int]:
+    wb = weight_bits if weight_bits is not None else spec.value("weight_bits")
+    if wb is None:
+        raise UnsupportedError(
+            f"the spec '{spec.name}' gives no weight width", parameter="weight_bits",
+            fix="pass weight_bits=... or use a spec with weight_bits",
+        )
+    if not 2 <= int(wb) <= 32:
+        raise UnsupportedError(f"weight_bits={wb} is out of range", parameter="weight_bits", limit="2..32")
+    state = spec.value("state_bits") or _DEFAULT_STATE_BITS
+    decay = spec.value("decay_bits") or _DEFAULT_DECAY_BITS
+    thr = spec.value("threshold_bits") or state
+    bias = spec.value("bias_bits") or state
+    e = spec.value("weight_exponent_bits") or 0
+    return {
+        "weight_bits": int(wb), "w_max": _smax(int(wb)), "state_bits": int(state), "decay_bits": int(decay),
+        "thr_max": _smax(min(thr, state)), "bias_max": _smax(min(bias, state)), "state_max": _smax(state),
+        "max_shift": min((1 << (e - 1)) - 1, 30) if e > 0 else 0,
+    }
+
+
+def quantize(
+    graph: Graph,
+    spec: HardwareSpec,
+    *,
+    weight_bits: int | None = None,
+    per_channel: bool = False,
+    calibration: np.ndarray | Mapping[str, np.ndarray] | None = None,
+    scales: Mapping[str, float | np.ndarray] | None = None,
+) -> PassResult:
+    """Quantize ``graph`` to ``spec`` (see the module docstring).
+
+    ``weight_bits`` overrides ``spec.weight_bits``; ``per_channel`` picks one scale per neuron
+    or channel instead of one per population; ``calibration`` (input spikes ``(batch, time,
+    *shape)``, or one array per Input) measures float-vs-fixed agreement into the record and
+    bounds the input magnitude; ``scales`` forces the scale of named populations (input_shift
+    0; whatever no longer fits saturates and is counted).
+    """
+    lim = _limits(spec, weight_bits)
+    scales = dict(scales or {})
+    for name in scales:
+        if name not in graph.nodes or not isinstance(graph.nodes[name], Neuron):
+            raise UnsupportedError("scales= names a node that is not a neuron population", node=name)
+    _check_supported(graph)
+    in_max = _input_magnitudes(graph, calibration)
+
+    nodes: dict[str, Any] = dict(graph.nodes)
+    pop_scale: dict[str, np.ndarray] = {}  # per-neuron scale of each population, in its shape
+    changes: list[Change] = []
+    claimed: dict[str, str] = {}  # weighted projection -> the population it feeds
+    feeds_output = {p for o in graph.outputs for p in graph.predecessors(o)}
+    for name in graph.order:
+        node = graph.nodes[name]
+        if not isinstance(node, Neuron):
+            continue
+        paths = _incoming(graph, name, pop_scale, in_max, claimed)
+        force_layer = not node.spiking and name in feeds_output
+        note = None
+        try:
+            new_pop, new_proj, scale, figures = _quantize_population(
+                graph, name, node, paths, lim, per_channel and not force_layer, scales.get(name)
+            )
+        except _Fallback as exc:
+            new_pop, new_proj, scale, figures = _quantize_population(graph, name, node, paths, lim, False,
+                                                                     scales.get(name))
+            note = f"one scale for the layer: a per-channel scale does not fit the shared weights of '{exc.args[0]}'"
+        if per_channel and force_layer:
+            note = "one scale for the layer: it is a non-spiking output, decoded by argmax"
+        if note:
+            figures["note"] = note
+        nodes[name] = new_pop
+        nodes.update(new_proj)
+        pop_scale[name] = scale
+        what = (f"{node.kind} -> FixedCubaLIF, scale {figures['scale']}, input_shift {figures['input_shift']}, "
+                f"max weight error {figures['max_weight_error']:.3g}, saturated {sum(figures['saturated'].values())}")
+        changes.append(Change(name, what, figures))
+    for name, node in graph.nodes.items():
+        if isinstance(node, AvgPool2d):
+            nodes[name] = SumPool2d(kernel_size=node.kernel_size, stride=node.stride, padding=node.padding)
+    out = graph.replace(nodes=nodes)
+
+    summary: dict[str, Any] = {
+        "weight_bits": lim["weight_bits"],
+        "per_channel": bool(per_channel),
+        "state_bits": lim["state_bits"],
+        "decay_bits": lim["decay_bits"],
+        "saturated": sum(sum(c.figures["saturated"].values()) for c in changes),
+        "max_weight_error": max((c.figures["max_weight_error"] for c in changes), default=0.0),
+    }
+    if calibration is not None:
+        changes, extra = _agreement(graph, out, calibration, changes, pop_scale)
+        summary.update(extra)
+    return PassResult(out, PassRecord("quantize", tuple(changes), summary))
+
+
+# --- what can be quantized ------------------------------------------------------------------
+
+
+def _check_supported(graph: Graph) -> None:
+    for name, node in graph.nodes.items():
+        if isinstance(node, MembraneBatchNorm):
+            raise UnsupportedError(
+                "a MembraneBatchNorm has no integer form", node=name,
+                fix="run fold_batchnorm first (it turns it into per-neuron thresholds)",
+            )
+        if isinstance(node, BatchNorm):
+            raise UnsupportedError(
+                "a BatchNorm is left in the graph", node=name,
+                fix="run fold_batchnorm first; a BatchNorm it cannot fold must be removed or folded by hand",
+            )
+        if isinstance(node, FixedCubaLIF):
+            raise UnsupportedError("the graph is already (partly) fixed-point", node=name,
+                                   fix="quantize the float graph")
+        if not isinstance(node, (Input, Output, Neuron) + _WEIGHTED + _PASSIVE):
+            raise UnsupportedError(f"quantize has no rule for {node.kind}", node=name)
+    for out in graph.outputs:
+        for p in graph.predecessors(out):
+            if not isinstance(graph.nodes[p], (Input, Neuron)):
+                raise UnsupportedError(
+                    f"the output reads '{p}', a {graph.nodes[p].kind}, whose float scale an integer graph cannot keep",
+                    node=out, fix="end the graph with a population (e.g. an LI or Integrator readout)",
+                )
+
+
+def _input_magnitudes(graph: Graph, calibration: Any) -> dict[str, float]:
+    if calibration is None:
+        return {n: 1.0 for n in graph.inputs}
+    data = calibration if isinstance(calibration, Mapping) else {graph.inputs[0]: calibration}
+    return {n: float(np.max(np.abs(np.asarray(data[n], np.float64)), initial=0.0)) or 1.0 for n in graph.inputs}
+
+
+def _incoming(graph: Graph, pop: str, pop_scale: Mapping[str, np.ndarray], in_max: Mapping[str, float],
+              claimed: dict[str, str]) -> list[_Path]:
+    """The weighted projections feeding ``pop``, with their exclusive passive chains."""
+    paths: list[_Path] = []
+    stack: list[tuple[str, list[str], float]] = [(p, [], 1.0) for p in graph.predecessors(pop)]
+    while stack:
+        n, after, f = stack.pop()
+        node = graph.nodes[n]
+        if isinstance(node, (Input, Neuron)):
+            raise UnsupportedError(
+                f"receives '{n}' through no weighted projection, so its input cannot be scaled",
+                node=pop, fix=f"put a Linear or Scale between '{n}' and '{pop}'",
+            )
+        if len(graph.successors(n)) != 1:
+            raise UnsupportedError(
+                f"feeds {len(graph.successors(n))} nodes; quantize gives each projection the scale of the one population it feeds",
+                node=n, fix="give each population its own projection (copy the weights)",
+            )
+        if isinstance(node, _WEIGHTED):
+            if n in claimed:
+                raise UnsupportedError("is reached twice on the way to a population", node=n)
+            claimed[n] = pop
+            s, fb, m = _source_scale(graph, n, pop_scale, in_max, top=True)
+            paths.append(_Path(n, after, fb, f, s, m))
+            continue
+        if isinstance(node, AvgPool2d):
+            f = f / float(np.prod(node.kernel_size))
+        stack += [(p, [n] + after, f) for p in graph.predecessors(n)]
+    return paths
+
+
+def _source_scale(graph: Graph, n: str, pop_scale: Mapping[str, np.ndarray], in_max: Mapping[str, float],
+                  top: bool = False) -> tuple[np.ndarray, float, float]:
+    """(scale of the values ``n`` reads, AvgPool factor, largest input magnitude) for a weighted
+    node (``top``), or of what a passive node/source outputs."""
+    node = graph.nodes[n]
+    shape = graph.out_shape(n)
+    if not top:
+        if isinstance(node, Input):
+            return np.ones(shape), 1.0, in_max[n]
+        if isinstance(node, Neuron):
+            if node.spiking:
+                return np.ones(shape), 1.0, 1.0
+            if n not in pop_scale:
+                raise UnsupportedError(
+                    "is a non-spiking population read back through a recurrent edge before it is quantized",
+                    node=n, fix="quantize graphs whose non-spiking populations feed forward only",
+                )
+            return pop_scale[n], 1.0, math.inf
+        if isinstance(node, _WEIGHTED):
+            raise UnsupportedError(
+                "feeds another weighted projection with no population between them; both cannot be integer",
+                node=n, fix="merge the two projections into one",
+            )
+    parts = [_source_scale(graph, p, pop_scale, in_max) for p in graph.predecessors(n)]
+    s, f, m = parts[0]
+    for s2, f2, m2 in parts[1:]:
+        if s2.shape != s.shape or not np.allclose(s2, s) or not math.isclose(f, f2):
+            raise UnsupportedError("sums inputs of different scales", node=n,
+                                   fix="feed it from populations of one kind (all spiking)")
+        m = m + m2
+    if top:
+        return s, f, m
+    if isinstance(node, (SumPool2d, AvgPool2d)):
+        if not np.allclose(s, s.flat[0]):
+            raise UnsupportedError("pools values of different scales", node=n,
+                                   fix="quantize without per_channel for the population feeding it")
+        area = float(np.prod(node.kernel_size))
+        return np.full(shape, s.flat[0]), f / area if isinstance(node, AvgPool2d) else f, m * area
+    return s.reshape(shape), f, m  # Flatten reshapes, Delay keeps the shape
+
+
+def _to_projection(graph: Graph, arr: np.ndarray, path: _Path) -> np.ndarray:
+    """A per-neuron array of the population carried back to the projection's output shape."""
+    for n in path.after[::-1]:  # from the population back towards the projection
+        node = graph.nodes[n]
+        in_shape = graph.in_shape(n)
+        if isinstance(node, (SumPool2d, AvgPool2d)):
+            per_c = arr.reshape(arr.shape[0], -1)
+            if not np.all(per_c == per_c[:, :1]):
+                raise _Fallback(n)
+            arr = np.broadcast_to(per_c[:, :1].reshape((-1,) + (1,) * (len(in_shape) - 1)), in_shape)
+        else:
+            arr = arr.reshape(in_shape)
+    return np.asarray(arr, np.float64)
+
+
+def _to_population(graph: Graph, arr: np.ndarray, path: _Path) -> np.ndarray:
+    """A per-output array of the projection carried forward to the population (max over pools)."""
+    for n in path.after:
+        node = graph.nodes[n]
+        shape = graph.out_shape(n)
+        if isinstance(node, (SumPool2d, AvgPool2d)):
+            arr = np.broadcast_to(arr.reshape(arr.shape[0], -1).max(axis=1).reshape((-1,) + (1,) * (len(shape) - 1)), shape)
+        else:
+            arr = arr.reshape(shape)
+    return np.asarray(arr, np.float64)
+
+
+# --- one population -------------------------------------------------------------------------
+
+
+def _neuron_terms(node: Neuron, dt: float, D: int) -> dict[str, Any]:
+    unity = 1 << D
+    shape = node.shape
+    if isinstance(node, Threshold):  # stateless: v = u each step, u = x
+        return {"gain": np.ones(shape), "du": np.full(shape, unity), "dv": np.full(shape, unity),
+                "bias": np.zeros(shape), "thr": node.threshold, "v_reset": np.zeros(shape), "reset": Reset.NONE,
+                "alpha_syn": None}
+    c = node.coefficients(dt)
+    gain = c["gain"] * c.get("gain_syn", 1.0)
+    du = _round(unity * (1.0 - c["alpha_syn"])) if "alpha_syn" in c else np.full(shape, unity)
+    dv = np.zeros(shape) if isinstance(node, (IF, Integrator)) else _round(unity * (1.0 - c["alpha"]))
+    spiking = node.spiking
+    return {
+        "gain": gain, "du": np.clip(du, 0, unity), "dv": np.clip(dv, 0, unity), "bias": c["bias"],
+        "thr": node.v_threshold if spiking else np.zeros(shape),
+        "v_reset": node.v_reset if spiking else np.zeros(shape),
+        "reset": node.reset if spiking else Reset.NONE,
+        "alpha_syn": c.get("alpha_syn"),
+    }
+
+
+def _fold(graph: Graph, path: _Path, gain_pop: np.ndarray) -> None:
+    """Fill ``path.w_eff``/``k``/``b_eff``/``row_index`` from the population's per-neuron gain."""
+    node = graph.nodes[path.node]
+    g = _to_projection(graph, gain_pop, path)
+    s_in = path.in_scale
+    f = path.f_before * path.f_after
+    if isinstance(node, (Linear, Affine)):
+        k = g[:, None] * f / s_in.reshape(1, -1)
+        path.row_index = np.broadcast_to(np.arange(node.weight.shape[0])[:, None], node.weight.shape)
+    elif isinstance(node, SparseLinear):
+        k = g[node.target] * f / s_in.reshape(-1)[node.source]
+        path.row_index = node.target
+    elif isinstance(node, Scale):
+        k = g * f / s_in.reshape(g.shape)
+        path.row_index = np.arange(g.size).reshape(g.shape)
+    else:  # convolution: one factor per output channel, one source scale per input channel
+        per_c = g.reshape(g.shape[0], -1)
+        if not np.all(per_c == per_c[:, :1]):
+            raise _Fallback(path.node)
+        gc = per_c[:, 0]
+        sc = s_in.reshape(s_in.shape[0], -1)
+        if not np.allclose(sc, sc[:, :1]):
+            raise UnsupportedError("reads values whose scale varies within a channel", node=path.node,
+                                   fix="quantize the population feeding it without per_channel")
+        cout, cin_g = node.weight.shape[:2]
+        group = np.arange(cout) // (cout // node.groups)
+        src_c = group[:, None] * cin_g + np.arange(cin_g)[None, :]
+        k2 = gc[:, None] * f / sc[src_c, 0]
+        k = np.broadcast_to(k2.reshape(k2.shape + (1,) * (node.weight.ndim - 2)), node.weight.shape)
+        # row_index: the output channel, broadcast over the output positions later
+        path.row_index = np.broadcast_to(
+            np.arange(cout).reshape((-1,) + (1,) * (node.weight.ndim - 1)), node.weight.shape)
+    weight = node.scale if isinstance(node, Scale) else node.weight
+    path.k = np.asarray(k, np.float64)
+    path.w_eff = weight * path.k
+    bias = getattr(node, "bias", None)
+    if bias is not None:
+        gb = g if not isinstance(node, _ConvNd) else g.reshape(g.shape[0], -1)[:, 0]
+        path.b_eff = bias * gb * path.f_after
+
+
+def _row_stat(graph: Graph, path: _Path, values: np.ndarray, how: str) -> np.ndarray:
+    """Per output element of the projection: max (``how='max'``) or sum of ``values`` over its synapses."""
+    node = graph.nodes[path.node]
+    out_shape = graph.out_shape(path.node)
+    if isinstance(node, _ConvNd):
+        per_c = values.reshape(values.shape[0], -1)
+        r = per_c.max(axis=1) if how == "max" else per_c.sum(axis=1)
+        return np.broadcast_to(r.reshape((-1,) + (1,) * (len(out_shape) - 1)), out_shape)
+    flat = np.zeros(int(np.prod(out_shape)))
+    idx = np.asarray(path.row_index).reshape(-1)
+    if how == "max":
+        np.maximum.at(flat, idx, values.reshape(-1))
+    else:
+        np.add.at(flat, idx, values.reshape(-1))
+    return flat.reshape(out_shape)
+
+
+def _quantize_population(graph: Graph, name: str, node: Neuron, paths: list[_Path], lim: dict[str, int],
+                         per_channel: bool, forced: Any) -> tuple[FixedCubaLIF, dict[str, Any], np.ndarray, dict[str, Any]]:
+    D = lim["decay_bits"]
+    t = _neuron_terms(node, graph.dt, D)
+    shape = node.shape
+    try:
+        for p in paths:
+            _fold(graph, p, np.asarray(t["gain"], np.float64))
+    except _Fallback as exc:
+        raise UnsupportedError(
+            f"its gain varies within a channel of the projection path through '{exc.args[0]}'", node=name,
+            fix="give the neurons of one channel equal time constants and r",
+        ) from None
+
+    # Largest |W_eff| per neuron and largest one-step input (float units, times the source magnitude).
+    wmax_pop = np.zeros(shape)
+    drive = np.zeros(shape)
+    proj_bias = np.zeros(shape)
+    for p in paths:
+        a = np.abs(p.w_eff)
+        wmax_pop = np.maximum(wmax_pop, _to_population(graph, _row_stat(graph, p, a, "max"), p))
+        m = p.in_max if math.isfinite(p.in_max) else 0.0  # a non-spiking source: magnitude unknown
+        d = _row_stat(graph, p, a * m, "sum")
+        if p.b_eff is not None:
+            b_out = np.abs(_bias_per_output(graph, p))
+            d = d + b_out
+            proj_bias = proj_bias + _to_population(graph, b_out, p)
+        drive = np.maximum(drive, _to_population(graph, d, p))
+    if t["alpha_syn"] is not None:  # u accumulates up to x / (du / 2^D)
+        drive = drive * (1 << D) / np.maximum(t["du"], 1)
+
+    def layer(arr: np.ndarray, how: str) -> np.ndarray:
+        if not per_channel:
+            return np.full(shape, arr.max() if how == "max" else arr.min())
+        if len(shape) > 1:
+            per_c = arr.reshape(shape[0], -1)
+            r = per_c.max(axis=1) if how == "max" else per_c.min(axis=1)
+            return np.broadcast_to(r.reshape((-1,) + (1,) * (len(shape) - 1)), shape).copy()
+        return arr.copy()
+
+    def inv_cap(values: np.ndarray, limit: int) -> np.ndarray:
+        v = np.abs(np.asarray(values, np.float64)) * np.ones(shape)
+        return np.where(v > 0, limit / np.where(v > 0, v, 1), np.inf)
+
+    cap_parts = {
+        "threshold": inv_cap(t["thr"], lim["thr_max"]),
+        "reset": inv_cap(t["v_reset"], lim["thr_max"]),
+        "bias": inv_cap(np.abs(t["bias"]) + proj_bias, lim["bias_max"]),
+        "state": inv_cap(drive, (lim["state_max"] + 1) // 2),
+    }
+    w_scale = np.where(layer(wmax_pop, "max") > 0, lim["w_max"] / np.where(layer(wmax_pop, "max") > 0,
+                                                                        layer(wmax_pop, "max"), 1), np.inf)
+    cap = layer(np.minimum.reduce(list(cap_parts.values())), "min")
+
+    if forced is not None:
+        scale = np.broadcast_to(np.asarray(forced, np.float64), shape).copy()
+        shift = 0
+        limited_by = "forced"
+    else:
+        scale = np.minimum(w_scale, cap)
+        limited_by = "weights"
+        if np.any(cap < w_scale):
+            limited_by = min(cap_parts, key=lambda k: layer(cap_parts[k], "min").min())
+        if not np.all(np.isfinite(scale)):  # no weights and no bounds at all
+            scale = np.where(np.isfinite(scale), scale, 1.0)
+        shift = 0
+        ratio = float(np.min(cap / scale))
+        while shift < lim["max_shift"] and ratio >= 2.0 ** (shift + 1):
+            shift += 1
+        scale = scale * (1 << shift)
+        if not np.all(scale > 0):
+            raise UnsupportedError("the chosen scale is zero", node=name, fix="check the population's parameters")
+
+    sat = {"weights": 0, "biases": 0, "thresholds": 0}
+    new_proj: dict[str, Any] = {}
+    max_err = 0.0
+    unit = float(1 << shift)
+    for p in paths:
+        proj = graph.nodes[p.node]
+        s_row = _to_projection(graph, scale, p)  # the projection's output shape
+        if isinstance(proj, _ConvNd):
+            per_c = s_row.reshape(s_row.shape[0], -1)
+            if not np.all(per_c == per_c[:, :1]):
+                raise _Fallback(p.node)
+            s_syn = s_row.reshape(s_row.shape[0], -1)[:, 0].reshape((-1,) + (1,) * (proj.weight.ndim - 1))
+        else:
+            s_syn = s_row.reshape(-1)[np.asarray(p.row_index)]
+        m = _round(s_syn * p.w_eff / unit)
+        sat["weights"] += int(np.count_nonzero(np.abs(m) > lim["w_max"]))
+        m = np.clip(m, -lim["w_max"], lim["w_max"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            deq = np.where(p.k != 0, m * unit / (s_syn * p.k), 0.0)
+        weight = proj.scale if isinstance(proj, Scale) else proj.weight
+        if weight.size:
+            max_err = max(max_err, float(np.max(np.abs(deq - weight))))
+        changes: dict[str, Any] = {("scale" if isinstance(proj, Scale) else "weight"): m.astype(np.int64)}
+        if p.b_eff is not None:
+            s_b = s_row if not isinstance(proj, _ConvNd) else s_row.reshape(s_row.shape[0], -1)[:, 0]
+            b = _round(s_b * p.b_eff / unit)
+            sat["biases"] += int(np.count_nonzero(np.abs(b) > lim["bias_max"]))
+            changes["bias"] = np.clip(b, -lim["bias_max"], lim["bias_max"]).astype(np.int64)
+        new_proj[p.node] = proj.replace(**changes)
+
+    def fit(values: Any, limit: int, kind: str) -> np.ndarray:
+        q = _round(scale * np.asarray(values, np.float64))
+        sat[kind] += int(np.count_nonzero(np.abs(q) > limit))
+        return np.clip(q, -limit, limit).astype(np.int64)
+
+    thr = fit(t["thr"], lim["thr_max"], "thresholds")
+    v_reset = fit(t["v_reset"], lim["thr_max"], "thresholds")
+    bias = fit(t["bias"], lim["bias_max"], "biases")
+    fixed = FixedCubaLIF(
+        du=t["du"].astype(np.int64), dv=t["dv"].astype(np.int64), bias=bias, v_threshold=thr, v_reset=v_reset,
+        reset=t["reset"], spiking_output=bool(node.spiking) or isinstance(node, Threshold), decay_bits=D,
+        input_shift=shift, u_bits=lim["state_bits"], v_bits=lim["state_bits"],
+    )
+    uniq = np.unique(scale)
+    figures: dict[str, Any] = {
+        "scale": float(uniq[0]) if uniq.size == 1 else [float(uniq.min()), float(uniq.max())],
+        "input_shift": shift,
+        "max_weight_error": max_err,
+        "saturated": sat,
+        "limited_by": limited_by,
+        "inputs": [p.node for p in paths],
+    }
+    return fixed, new_proj, scale, figures
+
+
+def _bias_per_output(graph: Graph, p: _Path) -> np.ndarray:
+    out_shape = graph.out_shape(p.node)
+    b = np.asarray(p.b_eff, np.float64)
+    return np.broadcast_to(b.reshape((-1,) + (1,) * (len(out_shape) - 1)), out_shape)
+
+
+# --- calibration ----------------------------------------------------------------------------
+
+
+def _agreement(graph: Graph, out: Graph, calibration: Any, changes: list[Change],
+               pop_scale: Mapping[str, np.ndarray]) -> tuple[list[Change], dict[str, Any]]:
+    from ...api import decode_rate
+    from ...ir.simulate import simulate
+
+    pops = [c.node for c in changes]
+    ref = simulate(graph, calibration, record=pops, mode="float", dtype=np.float64)
+    fix = simulate(out, calibration, record=pops, mode="fixed")
+    new: list[Change] = []
+    worst = 1.0
+    for c in changes:
+        a, b = ref.recorded[c.node], fix.recorded[c.node]
+        figures = dict(c.figures)
+        if graph.nodes[c.node].spiking:
+            agree = float(np.mean(a == b)) if a.size else 1.0
+            figures["spike_agreement"] = agree
+            worst = min(worst, agree)
+            what = c.what + f", spike agreement {agree:.4%}"
+        else:
+            span = float(np.max(np.abs(a), initial=0.0)) or 1.0
+            err = float(np.max(np.abs(b / pop_scale[c.node] - a), initial=0.0)) / span
+            figures["relative_error"] = err
+            what = c.what + f", relative error {err:.3g}"
+        new.append(Change(c.node, what, figures))
+    same = [float(np.mean(decode_rate(ref.outputs[o]) == decode_rate(fix.outputs[o]))) for o in graph.outputs]
+    return new, {"min_spike_agreement": worst, "output_agreement": min(same)}
