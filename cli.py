@@ -22,6 +22,7 @@ from rich.table import Table
 from . import __version__
 from .api import Dataset, bundled_data, bundled_model, decode_rate, evaluate, load, load_dataset
 from .compiler.lower import lower
+from .compiler.pipeline import compile_graph
 from .errors import SpikecError
 from .ir import Graph, Neuron
 from .runtime import Program, load_program, run, save_program
@@ -212,6 +213,48 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     return run_engine(program, data, args, console)
 
 
+# --- compile --------------------------------------------------------------------------------------
+
+SPECS = {"loihi1": "spikec.targets.loihi:LOIHI1_SPEC"}
+
+
+def _compile_args(p: argparse.ArgumentParser) -> None:
+    _model_args(p)
+    p.add_argument("--target", choices=sorted(SPECS), default="loihi1", help="hardware spec to compile for")
+    p.add_argument("--arithmetic", choices=("fixed", "float"), default="fixed",
+                   help="fixed: quantize to the chip's widths (default); float: keep float neurons")
+    p.add_argument("--weight-bits", type=int, default=None, help="override the spec's weight width")
+    p.add_argument("--per-channel", action="store_true", help="one quantization scale per neuron/channel")
+    p.add_argument("--input", default=None, help="calibration spikes (.npz) for the quantization report")
+    p.add_argument("--samples", type=int, default=None, help="use only the first N calibration samples")
+    p.add_argument("--explain", action="store_true", help="print what every pass did")
+    p.add_argument("--output", default=None, help="write the compiled program (.npz; `spikec run` runs it)")
+
+
+def _compile(args: argparse.Namespace, console: Console) -> int:
+    graph = _load_model(args)
+    module, attr = SPECS[args.target].split(":")
+    spec = getattr(importlib.import_module(module), attr)
+    if args.input is None and args.model == "default":
+        args.input = bundled_data()
+    calibration = None
+    if args.input is not None:
+        calibration = dict(load_dataset(args.input, graph).take(args.samples).inputs)
+    t0 = time.perf_counter()
+    compiled = compile_graph(graph, spec, arithmetic=args.arithmetic, weight_bits=args.weight_bits,
+                             per_channel=args.per_channel, calibration=calibration)
+    elapsed = time.perf_counter() - t0
+    if args.explain:
+        console.print(compiled.explain(), highlight=False)
+    p = compiled.program
+    console.print(f"compiled for {spec.name} ({p.arithmetic}): {len(p.populations)} populations, "
+                  f"{p.neuron_count():,} neurons, {p.synapse_count():,} synapses, {p.n_cores} cores in {elapsed:.2f} s")
+    if args.output:
+        save_program(p, args.output)
+        console.print(f"program saved to {args.output}")
+    return 0
+
+
 # --- demo --------------------------------------------------------------------------------------
 
 
@@ -235,6 +278,8 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "info": ("show a model's nodes, shapes, neurons, synapses and parameters", _info_args, _info),
     "simulate": ("run a model in the reference simulator (spikes, rates, accuracy)", _simulate_args, _simulate),
+    "compile": ("compile a model for a chip (fold batch-norm, map delays, quantize, lower); --explain says how",
+                _compile_args, _compile),
     "run": ("lower a model to a program and run it on the C engine (counters, energy, latency)", _run_args, _run),
     "demo": ("info, reference simulation and C-engine run (with a Loihi energy estimate) of the bundled model",
              _demo_args, _demo),
