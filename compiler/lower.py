@@ -3,8 +3,9 @@
 What every target shares: each Input and neuron node becomes a population; a projection node
 (Linear, Affine, SparseLinear, Conv, pooling, Scale, BatchNorm, Delay) becomes synapses
 straight into the neuron it feeds when it has exactly one successor and that successor is a
-neuron; otherwise (a projection feeding a projection, an output, several consumers, or a
-recurrent edge) its value is materialised in a ``pass`` relay population.  Flatten and
+neuron (through a recurrent edge only without a bias); otherwise (a projection feeding a
+projection, an output, several consumers) its value is materialised in a ``pass`` relay
+population.  Flatten and
 Output are views of their source (populations are flat).  Back edges get ``delay_base=1``,
 the IR's "recurrent edges read the previous step" rule.  The result computes exactly what
 :func:`spikec.ir.simulate` computes; a target then narrows kernels, arithmetic and placement.
@@ -46,9 +47,13 @@ def lower(graph: Graph, *, arithmetic: str | None = None) -> Program:
     preds = {n: graph.predecessors(n) for n in graph.nodes}
 
     def direct(n: str) -> bool:
-        """A projection whose synapses go straight into the one neuron it feeds."""
+        """A projection whose synapses go straight into the one neuron it feeds.  Through a
+        recurrent edge too (its synapses get one more step of delay), unless it adds a bias:
+        a back edge delivers nothing at step 0, a bias would arrive from step 0."""
         s = succ[n]
-        return len(s) == 1 and isinstance(graph.nodes[s[0]], Neuron) and (n, s[0]) not in back
+        if len(s) != 1 or not isinstance(graph.nodes[s[0]], Neuron):
+            return False
+        return (n, s[0]) not in back or not _has_bias(graph.nodes[n])
 
     def is_pop(n: str) -> bool:
         node = graph.nodes[n]
@@ -159,6 +164,12 @@ def _population(graph: Graph, n: str, arithmetic: str) -> Population:
         a, b = node.scale_shift()
         params["fire_scale"], params["fire_shift"] = flat(a), flat(b)
     return Population(n, "cuba_float", shape, params, spiking, model.reset.value if spiking else "none")
+
+
+def _has_bias(node: Any) -> bool:
+    if isinstance(node, (Affine, _ConvNd)):
+        return bool(np.any(node.bias))
+    return isinstance(node, BatchNorm)
 
 
 def _with_input_bias(pop: Population, bias: np.ndarray, arithmetic: str) -> Population:

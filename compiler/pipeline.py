@@ -1,7 +1,8 @@
 """The compile pipeline: graph passes in order, lowering, and (when the spec has cores) mapping.
 
 ``compile_graph(graph, spec)`` runs fold_batchnorm → map_delays → quantize (when
-``arithmetic="fixed"``) → lower, and keeps every pass's record, so ``spikec compile --explain``
+``arithmetic="fixed"``) → lower → map (partition, place, route onto the spec's cores), and
+keeps every pass's record, so ``spikec compile --explain``
 can say what each one did.  Every step is also callable alone (``spikec.compiler.passes``).
 """
 
@@ -17,7 +18,7 @@ from ..ir.graph import Graph
 from ..runtime.program import Program
 from ..targets.spec import HardwareSpec
 from .lower import lower
-from .passes import fold_batchnorm, map_delays, quantize
+from .passes import fold_batchnorm, map_delays, map_program, quantize
 from .passes.base import PassRecord
 
 __all__ = ["Compiled", "compile_graph"]
@@ -61,4 +62,6 @@ def compile_graph(
         "populations": len(program.populations), "projections": len(program.projections),
         "neurons": program.neuron_count(), "synapses": program.synapse_count(),
     }))
-    return Compiled(step.graph, program, tuple(records))
+    mapped = map_program(program, spec)
+    records.append(mapped.record)
+    return Compiled(step.graph, mapped.program, tuple(records))

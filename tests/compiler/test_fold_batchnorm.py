@@ -50,8 +50,8 @@ def test_membrane_batchnorm_folds_to_identical_spikes(n, gammas, betas, means, r
         neuron = ir.LIF(tau=np.full(n, 4 * DT), v_leak=v_leak, **common)
     elif model == "cuba":
         neuron = ir.CubaLIF(tau_syn=np.full(n, 2 * DT), tau_mem=np.full(n, 8 * DT), v_leak=v_leak, w_in=np.ones(n), **common)
-    else:
-        neuron = ir.IF(**common)
+    else:  # r = 1/dt makes IF's gain r*dt exactly 1 (r = 1 would give the non-dyadic 1e-3)
+        neuron = ir.IF(**{**common, "r": np.full(n, 1 / DT)})
     mbn = ir.MembraneBatchNorm(neuron, **_bn(n, np.array(gammas[:n]), np.array(means[:n]), np.array(betas[:n])))
     g = _graph({"in": ir.Input((4,)), "fc": ir.Linear(w), "lif": mbn, "out": ir.Output()},
                [("in", "fc"), ("fc", "lif"), ("lif", "out")])
