@@ -84,6 +84,7 @@ def _assert_same(before: ir.Graph, after: ir.Graph, x: np.ndarray, **kw) -> None
         np.testing.assert_array_equal(got[k], ref[k], err_msg=k)
 
 
+@pytest.mark.parametrize("fixed", [False, True], ids=["float64", "fixed"])
 @settings(max_examples=50, deadline=None)
 @given(
     kinds=st.lists(st.sampled_from(KINDS), min_size=3, max_size=3),
@@ -92,32 +93,20 @@ def _assert_same(before: ir.Graph, after: ir.Graph, x: np.ndarray, **kw) -> None
     recurrent=st.booleans(),
     seed=st.integers(0, 10_000),
 )
-def test_random_float_graphs_keep_outputs_and_fit(kinds, native, max_delay, recurrent, seed) -> None:
-    g = _net(kinds, seed, max_delay, fixed=False, recurrent=recurrent)
+def test_random_graphs_keep_outputs_and_fit(fixed, kinds, native, max_delay, recurrent, seed) -> None:
+    g = _net(kinds, seed, max_delay, fixed=fixed, recurrent=recurrent)
     res = map_delays(g, _spec(native))
     _check_fits(res.graph, native)
-    _assert_same(g, res.graph, _spikes((2, 60, 4), seed), dtype=np.float64)
-    if native is None or g.nodes["p0"].max_delay() <= native and g.nodes["p1"].max_delay() <= native \
-            and (not recurrent or g.nodes["p2"].max_delay() <= native):
-        assert res.graph is g and not res.record.changes
+    x = _spikes((2, 60, 4), seed)
+    if fixed:
+        _assert_same(g, res.graph, x.astype(np.int64), mode="fixed")
     else:
-        assert res.record.changes and res.record.figures["nodes_added"] > 0
-
-
-@settings(max_examples=50, deadline=None)
-@given(
-    kinds=st.lists(st.sampled_from(KINDS), min_size=3, max_size=3),
-    native=st.sampled_from(NATIVE),
-    max_delay=st.integers(0, 40),
-    recurrent=st.booleans(),
-    seed=st.integers(0, 10_000),
-)
-def test_random_fixed_point_graphs_keep_outputs_and_fit(kinds, native, max_delay, recurrent, seed) -> None:
-    g = _net(kinds, seed, max_delay, fixed=True, recurrent=recurrent)
-    res = map_delays(g, _spec(native))
-    _check_fits(res.graph, native)
-    x = _spikes((2, 60, 4), seed).astype(np.int64)
-    _assert_same(g, res.graph, x, mode="fixed")
+        _assert_same(g, res.graph, x, dtype=np.float64)
+        if native is None or g.nodes["p0"].max_delay() <= native and g.nodes["p1"].max_delay() <= native \
+                and (not recurrent or g.nodes["p2"].max_delay() <= native):
+            assert res.graph is g and not res.record.changes
+        else:
+            assert res.record.changes and res.record.figures["nodes_added"] > 0
 
 
 def test_fixed_point_example_spikes_and_is_split() -> None:
