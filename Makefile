@@ -41,7 +41,9 @@ $(STAMP): pyproject.toml setup.py
 # wheel on disk is for 3.11, and tests that need torch skip themselves in that venv.
 PY310    ?= $(shell command -v pyenv >/dev/null 2>&1 && echo $$(pyenv root)/versions/3.10.13/bin/python || command -v python3.10)
 STAMP310 := $(VENV310)/.installed
-CORE_TESTS ?= $(wildcard tests/ir) $(wildcard tests/runtime) tests/compiler/test_nir_import_export.py
+CORE_TESTS ?= $(wildcard tests/ir) $(wildcard tests/runtime) tests/compiler/test_nir_import_export.py \
+              $(wildcard tests/compiler/test_fold_batchnorm.py tests/compiler/test_map_delays.py tests/compiler/test_quantize.py \
+                         tests/compiler/test_mapping.py tests/compiler/test_spec.py)
 
 venv310: $(STAMP310) $(ENGINE310)
 
