@@ -9,13 +9,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 
 from .errors import ModelImportError, SimulationError
 from .ir import Graph, Neuron, SimResult, load_graph, simulate
 from .ir.serialize import is_graph_file
+
+if TYPE_CHECKING:  # the runtime (and its compiled engine) is not needed to read data files
+    from .runtime.program import Program
 
 __all__ = [
     "load",

@@ -11,7 +11,6 @@ import importlib
 import sys
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np

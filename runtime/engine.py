@@ -108,92 +108,23 @@ def run(
 
     fixed = program.arithmetic == "fixed"
     vdt = np.int64 if fixed else np.float64
-    keep: list[Any] = []  # every buffer handed to C stays referenced until the call returns
-
-    def buf(arr: np.ndarray | None, ctype: str) -> Any:
-        if arr is None:
-            return ffi.NULL
-        arr = np.ascontiguousarray(arr)
-        keep.append(arr)
-        return ffi.cast(ctype + " *", ffi.from_buffer(arr))
-
     outs_wanted = set(program.outputs.values()) | set(names)
     rec_out = {p.name: np.zeros((batch, steps, p.size), vdt) for p in program.populations if p.name in outs_wanted}
     rec_count = {n: np.zeros((batch, program.population(n).size), np.int64) for n in counted}
     rec_state = {n: {v: np.zeros((batch, steps, program.population(n).size), vdt) for v in vs} for n, vs in state_req.items()}
-    tables = _fanout(program)
+    c_args = _CArgs(ffi, fixed)
     pops = ffi.new("sk_pop[]", len(program.populations))
-    suffix = "_i" if fixed else "_f"
-    vtype = "int64_t" if fixed else "double"
-    for k, pop in enumerate(program.populations):
-        c = pops[k]
-        c.kernel = KERNELS.index(pop.kernel)
-        c.size = pop.size
-        c.spiking = int(pop.spiking)
-        c.reset = RESETS.index(pop.reset)
-        c.cuba = int(pop.cuba)
-        c.ring = int(program.rings[k])
-        prm = pop.params
-        if pop.kernel == "cuba_float":
-            c.uniform = int(all(np.all(prm[k] == prm[k][0]) for k in ("alpha_syn", "gain_syn", "alpha", "gain", "bias", "v_threshold") if k in prm))
-            for key, attr in (("alpha_syn", "alpha_syn"), ("gain_syn", "gain_syn"), ("alpha", "alpha"), ("gain", "gain"),
-                              ("bias", "bias"), ("v_threshold", "thr"), ("v_reset", "v_reset"), ("fire_scale", "fire_scale"),
-                              ("fire_shift", "fire_shift"), ("v_init", "v_init"), ("u_init", "u_init")):
-                setattr(c, attr, buf(prm.get(key), "double"))
-        elif pop.kernel == "cuba_fixed":
-            for key, attr in (("du", "du"), ("dv", "dv"), ("bias", "ibias"), ("v_threshold", "ithr"),
-                              ("v_reset", "iv_reset"), ("v_init", "iv_init"), ("u_init", "iu_init")):
-                setattr(c, attr, buf(prm.get(key), "int64_t"))
-            cfg = pop.config
-            c.decay_bits, c.input_shift = cfg["decay_bits"], cfg["input_shift"]
-            c.u_bits, c.v_bits = cfg["u_bits"], cfg["v_bits"]
-            c.u_wrap, c.v_wrap = int(cfg["u_overflow"] == "wrap"), int(cfg["v_overflow"] == "wrap")
-            c.rounding = ROUNDINGS.index(cfg["rounding"])
-        if "input_bias" in prm:
-            setattr(c, "iinput_bias" if fixed else "input_bias", buf(prm["input_bias"], vtype))
-        own = program.core_of[program.offsets[k]: program.offsets[k] + pop.size]
-        cut = np.flatnonzero(np.diff(own)) + 1
-        c.n_segs = cut.size + 1
-        c.seg_start = buf(np.concatenate([[0], cut, [pop.size]]).astype(np.int32), "int32_t")
-        c.seg_core = buf(own[np.concatenate([[0], cut])].astype(np.int32), "int32_t")
-        t = tables[k]
-        c.fan_tot, c.fan_ptr = buf(t.totals, "int64_t"), buf(t.ptr, "int64_t")
-        c.fan_core, c.fan_syn, c.fan_words = buf(t.core, "int32_t"), buf(t.syn, "int64_t"), buf(t.words, "int64_t")
-        if pop.kernel == "input":
-            port = next(p for p, n in program.inputs.items() if n == pop.name)
-            arr = data[port].reshape(batch, length, pop.size)
-            setattr(c, "in" + suffix, buf(arr, vtype))
-            c.in_steps = length
+    for k, (pop, table) in enumerate(zip(program.populations, _fanout(program))):
+        c_args.population(pops[k], program, k, table, data, length, batch)
         if pop.name in rec_out:
-            # Written by C: must be the very array we return (kept alive by rec_out), not a copy.
-            setattr(c, "rec_out" + suffix, ffi.cast(vtype + " *", ffi.from_buffer(rec_out[pop.name])))
+            c_args.output(pops[k], "rec_out", rec_out[pop.name])
         if pop.name in rec_count:
-            c.rec_count = ffi.cast("int64_t *", ffi.from_buffer(rec_count[pop.name]))
+            pops[k].rec_count = ffi.cast("int64_t *", ffi.from_buffer(rec_count[pop.name]))
         for v, arr in rec_state.get(pop.name, {}).items():
-            setattr(c, f"rec_{v}{suffix}", ffi.cast(vtype + " *", ffi.from_buffer(arr)))
+            c_args.output(pops[k], f"rec_{v}", arr)
     projs = ffi.new("sk_proj[]", max(1, len(program.projections)))
     for k, j in enumerate(program.projections):
-        c = projs[k]
-        s, d = program.index[j.source], program.index[j.target]
-        c.kind, c.src, c.dst = PROJECTION_KINDS.index(j.kind), s, d
-        c.delay_base, c.has_delay = j.delay_base, int(j.delay is not None and bool(j.delay.any()))
-        c.n_src, c.n_dst = program.populations[s].size, program.populations[d].size
-        w, delay = _engine_layout(j, c.n_src)
-        setattr(c, "w" + suffix, buf(w.astype(vdt), vtype))
-        c.delay = buf(delay, "int32_t") if c.has_delay else ffi.NULL
-        if j.kind == "sparse":
-            order = np.argsort(j.source_index, kind="stable")
-            c.row_ptr = buf(np.searchsorted(j.source_index[order], np.arange(c.n_src + 1)).astype(np.int64), "int64_t")
-            c.col = buf(j.target_index[order].astype(np.int32), "int32_t")
-        elif j.kind == "conv":
-            g = j.geometry
-            c.cin, c.hin, c.win = g["in_shape"]
-            c.cout, c.hout, c.wout = g["out_shape"]
-            c.kh, c.kw = j.weight.shape[2:]
-            c.sh, c.sw = g["stride"]
-            c.dh, c.dw = g["dilation"]
-            c.ph, c.pw = g["padding"][0][0], g["padding"][1][0]
-            c.groups = g["groups"]
+        c_args.projection(projs[k], program, j)
     tsteps = steps if counters == "step" else 1
     pop_counters = np.zeros((batch, tsteps, len(program.populations), len(COUNTERS)), np.int64)
     core_counters = np.zeros((batch, tsteps, program.n_cores, len(COUNTERS)), np.int64)
@@ -219,7 +150,7 @@ def run(
                 codes = list(ex.map(call, bounds[:-1], bounds[1:]))
         if any(codes):
             raise SimulationError("the C engine could not allocate its state", fix="run fewer samples or a smaller program")
-    del keep
+    del c_args  # the buffers handed to C live until here
     shape = lambda name: (batch, steps, *program.population(name).shape)  # noqa: E731
     return Result(
         outputs={port: rec_out[n].reshape(batch, steps, *program.output_shapes[port]) for port, n in program.outputs.items()},
@@ -234,6 +165,95 @@ def run(
         ),
         steps=steps,
     )
+
+
+class _CArgs:
+    """Fills the engine's C structs; keeps every array it hands to C alive while it lives."""
+
+    def __init__(self, ffi: Any, fixed: bool) -> None:
+        self.ffi, self.fixed = ffi, fixed
+        self.keep: list[np.ndarray] = []
+        self.suffix = "_i" if fixed else "_f"
+        self.vtype = "int64_t" if fixed else "double"
+        self.vdt = np.int64 if fixed else np.float64
+
+    def buf(self, arr: np.ndarray | None, ctype: str) -> Any:
+        """A pointer to a contiguous copy (or view) of ``arr``, for C to read."""
+        if arr is None:
+            return self.ffi.NULL
+        arr = np.ascontiguousarray(arr)
+        self.keep.append(arr)
+        return self.ffi.cast(ctype + " *", self.ffi.from_buffer(arr))
+
+    def output(self, c: Any, field: str, arr: np.ndarray) -> None:
+        """Point ``field`` at ``arr`` itself: C writes into the array the Result returns."""
+        setattr(c, field + self.suffix, self.ffi.cast(self.vtype + " *", self.ffi.from_buffer(arr)))
+
+    def population(self, c: Any, program: Program, k: int, table: Any, data: Mapping[str, np.ndarray],
+                   length: int, batch: int) -> None:
+        pop = program.populations[k]
+        c.kernel, c.size, c.spiking = KERNELS.index(pop.kernel), pop.size, int(pop.spiking)
+        c.reset, c.cuba, c.ring = RESETS.index(pop.reset), int(pop.cuba), int(program.rings[k])
+        prm = pop.params
+        if pop.kernel == "cuba_float":
+            c.uniform = int(all(np.all(prm[key] == prm[key][0]) for key in _UNIFORM if key in prm))
+            for key, attr in _FLOAT_FIELDS:
+                setattr(c, attr, self.buf(prm.get(key), "double"))
+        elif pop.kernel == "cuba_fixed":
+            for key, attr in _FIXED_FIELDS:
+                setattr(c, attr, self.buf(prm.get(key), "int64_t"))
+            cfg = pop.config
+            c.decay_bits, c.input_shift = cfg["decay_bits"], cfg["input_shift"]
+            c.u_bits, c.v_bits = cfg["u_bits"], cfg["v_bits"]
+            c.u_wrap, c.v_wrap = int(cfg["u_overflow"] == "wrap"), int(cfg["v_overflow"] == "wrap")
+            c.rounding = ROUNDINGS.index(cfg["rounding"])
+        if "input_bias" in prm:
+            setattr(c, "iinput_bias" if self.fixed else "input_bias", self.buf(prm["input_bias"], self.vtype))
+        # Contiguous runs of neurons on one core: the engine counts neuron updates per run.
+        own = program.core_of[program.offsets[k]: program.offsets[k] + pop.size]
+        cut = np.flatnonzero(np.diff(own)) + 1
+        c.n_segs = cut.size + 1
+        c.seg_start = self.buf(np.concatenate([[0], cut, [pop.size]]).astype(np.int32), "int32_t")
+        c.seg_core = self.buf(own[np.concatenate([[0], cut])].astype(np.int32), "int32_t")
+        c.fan_tot, c.fan_ptr = self.buf(table.totals, "int64_t"), self.buf(table.ptr, "int64_t")
+        c.fan_core, c.fan_syn = self.buf(table.core, "int32_t"), self.buf(table.syn, "int64_t")
+        c.fan_words = self.buf(table.words, "int64_t")
+        if pop.kernel == "input":
+            port = next(p for p, n in program.inputs.items() if n == pop.name)
+            setattr(c, "in" + self.suffix, self.buf(data[port].reshape(batch, length, pop.size), self.vtype))
+            c.in_steps = length
+
+    def projection(self, c: Any, program: Program, j: Any) -> None:
+        s, d = program.index[j.source], program.index[j.target]
+        c.kind, c.src, c.dst = PROJECTION_KINDS.index(j.kind), s, d
+        c.delay_base, c.has_delay = j.delay_base, int(j.delay is not None and bool(j.delay.any()))
+        c.n_src, c.n_dst = program.populations[s].size, program.populations[d].size
+        w, delay = _engine_layout(j, c.n_src)
+        setattr(c, "w" + self.suffix, self.buf(w.astype(self.vdt), self.vtype))
+        c.delay = self.buf(delay, "int32_t") if c.has_delay else self.ffi.NULL
+        if j.kind == "sparse":
+            order = np.argsort(j.source_index, kind="stable")
+            c.row_ptr = self.buf(np.searchsorted(j.source_index[order], np.arange(c.n_src + 1)).astype(np.int64), "int64_t")
+            c.col = self.buf(j.target_index[order].astype(np.int32), "int32_t")
+        elif j.kind == "conv":
+            g = j.geometry
+            c.cin, c.hin, c.win = g["in_shape"]
+            c.cout, c.hout, c.wout = g["out_shape"]
+            c.kh, c.kw = j.weight.shape[2:]
+            c.sh, c.sw = g["stride"]
+            c.dh, c.dw = g["dilation"]
+            c.ph, c.pw = g["padding"][0][0], g["padding"][1][0]
+            c.groups = g["groups"]
+
+
+# Program parameter -> C field, per kernel.
+_FLOAT_FIELDS = (("alpha_syn", "alpha_syn"), ("gain_syn", "gain_syn"), ("alpha", "alpha"), ("gain", "gain"),
+                 ("bias", "bias"), ("v_threshold", "thr"), ("v_reset", "v_reset"), ("fire_scale", "fire_scale"),
+                 ("fire_shift", "fire_shift"), ("v_init", "v_init"), ("u_init", "u_init"))
+_FIXED_FIELDS = (("du", "du"), ("dv", "dv"), ("bias", "ibias"), ("v_threshold", "ithr"),
+                 ("v_reset", "iv_reset"), ("v_init", "iv_init"), ("u_init", "iu_init"))
+# Parameters that, equal across a population, let the float kernel use scalars.
+_UNIFORM = ("alpha_syn", "gain_syn", "alpha", "gain", "bias", "v_threshold")
 
 
 def _engine_layout(j: Any, n_src: int) -> tuple[np.ndarray, np.ndarray | None]:

@@ -77,7 +77,7 @@ def fanout_tables(program: Program) -> list[FanoutTable]:
     for k, pop in enumerate(program.populations):
         n = pop.size
         own = program.core_of[offsets[k]: offsets[k] + n]
-        keys, syn, words = [], [], []
+        keys, syn = [], []
         for j in outgoing[pop.name]:
             t = program.index[j.target]
             src, dst, nz = synapse_coo(j, n, program.populations[t].size)
