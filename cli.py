@@ -146,7 +146,9 @@ def _simulate(args: argparse.Namespace, console: Console) -> int:
 
 # --- run (C engine) ------------------------------------------------------------------------------
 
+# Chips by CLI name: "module:attribute" of their cost table and hardware spec, imported only when used.
 COST_TABLES = {"loihi1": "spikec.targets.loihi:LOIHI1"}
+SPECS = {"loihi1": "spikec.targets.loihi:LOIHI1_SPEC"}
 
 
 def _run_args(p: argparse.ArgumentParser) -> None:
@@ -162,8 +164,8 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None, help="threads over samples (default: all cores)")
 
 
-def _cost_table(name: str) -> Any:
-    module, attr = COST_TABLES[name].split(":")
+def _resolve(ref: str) -> Any:
+    module, attr = ref.split(":")
     return getattr(importlib.import_module(module), attr)
 
 
@@ -190,7 +192,7 @@ def run_engine(program: Program, data: Dataset, args: argparse.Namespace, consol
         console.print(f"accuracy: {accuracy * 100:.2f}% ({int(round(accuracy * data.samples))}/{data.samples})")
     console.print(f"wall time: {elapsed:.3f} s")
     if data.samples and steps:
-        console.print(estimate(result.counters, _cost_table(args.cost)).summary(), highlight=False)
+        console.print(estimate(result.counters, _resolve(COST_TABLES[args.cost])).summary(), highlight=False)
     return 0
 
 
@@ -214,9 +216,6 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
 # --- compile --------------------------------------------------------------------------------------
 
-SPECS = {"loihi1": "spikec.targets.loihi:LOIHI1_SPEC"}
-
-
 def _compile_args(p: argparse.ArgumentParser) -> None:
     _model_args(p)
     p.add_argument("--target", choices=sorted(SPECS), default="loihi1", help="hardware spec to compile for")
@@ -232,8 +231,7 @@ def _compile_args(p: argparse.ArgumentParser) -> None:
 
 def _compile(args: argparse.Namespace, console: Console) -> int:
     graph = _load_model(args)
-    module, attr = SPECS[args.target].split(":")
-    spec = getattr(importlib.import_module(module), attr)
+    spec = _resolve(SPECS[args.target])
     if args.input is None and args.model == "default":
         args.input = bundled_data()
     calibration = None

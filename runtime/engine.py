@@ -114,7 +114,7 @@ def run(
     rec_state = {n: {v: np.zeros((batch, steps, program.population(n).size), vdt) for v in vs} for n, vs in state_req.items()}
     c_args = _CArgs(ffi, fixed)
     pops = ffi.new("sk_pop[]", len(program.populations))
-    for k, (pop, table) in enumerate(zip(program.populations, _fanout(program))):
+    for k, (pop, table) in enumerate(zip(program.populations, _cached(program, "_fanout_tables", fanout_tables))):
         c_args.population(pops[k], program, k, table, data, length, batch)
         if pop.name in rec_out:
             c_args.output(pops[k], "rec_out", rec_out[pop.name])
@@ -123,8 +123,8 @@ def run(
         for v, arr in rec_state.get(pop.name, {}).items():
             c_args.output(pops[k], f"rec_{v}", arr)
     projs = ffi.new("sk_proj[]", max(1, len(program.projections)))
-    for k, j in enumerate(program.projections):
-        c_args.projection(projs[k], program, j)
+    for k, (j, layout) in enumerate(zip(program.projections, _cached(program, "_engine_layouts", _layouts))):
+        c_args.projection(projs[k], program, j, layout)
     tsteps = steps if counters == "step" else 1
     pop_counters = np.zeros((batch, tsteps, len(program.populations), len(COUNTERS)), np.int64)
     core_counters = np.zeros((batch, tsteps, program.n_cores, len(COUNTERS)), np.int64)
@@ -175,7 +175,6 @@ class _CArgs:
         self.keep: list[np.ndarray] = []
         self.suffix = "_i" if fixed else "_f"
         self.vtype = "int64_t" if fixed else "double"
-        self.vdt = np.int64 if fixed else np.float64
 
     def buf(self, arr: np.ndarray | None, ctype: str) -> Any:
         """A pointer to a contiguous copy (or view) of ``arr``, for C to read."""
@@ -223,18 +222,15 @@ class _CArgs:
             setattr(c, "in" + self.suffix, self.buf(data[port].reshape(batch, length, pop.size), self.vtype))
             c.in_steps = length
 
-    def projection(self, c: Any, program: Program, j: Any) -> None:
+    def projection(self, c: Any, program: Program, j: Any, layout: "_Layout") -> None:
         s, d = program.index[j.source], program.index[j.target]
         c.kind, c.src, c.dst = PROJECTION_KINDS.index(j.kind), s, d
         c.delay_base, c.has_delay = j.delay_base, int(j.delay is not None and bool(j.delay.any()))
         c.n_src, c.n_dst = program.populations[s].size, program.populations[d].size
-        w, delay = _engine_layout(j, c.n_src)
-        setattr(c, "w" + self.suffix, self.buf(w.astype(self.vdt), self.vtype))
-        c.delay = self.buf(delay, "int32_t") if c.has_delay else self.ffi.NULL
+        setattr(c, "w" + self.suffix, self.buf(layout.weight, self.vtype))
+        c.delay = self.buf(layout.delay, "int32_t") if c.has_delay else self.ffi.NULL
         if j.kind == "sparse":
-            order = np.argsort(j.source_index, kind="stable")
-            c.row_ptr = self.buf(np.searchsorted(j.source_index[order], np.arange(c.n_src + 1)).astype(np.int64), "int64_t")
-            c.col = self.buf(j.target_index[order].astype(np.int32), "int32_t")
+            c.row_ptr, c.col = self.buf(layout.row_ptr, "int64_t"), self.buf(layout.col, "int32_t")
         elif j.kind == "conv":
             g = j.geometry
             c.cin, c.hin, c.win = g["in_shape"]
@@ -256,24 +252,40 @@ _FIXED_FIELDS = (("du", "du"), ("dv", "dv"), ("bias", "ibias"), ("v_threshold", 
 _UNIFORM = ("alpha_syn", "gain_syn", "alpha", "gain", "bias", "v_threshold")
 
 
-def _engine_layout(j: Any, n_src: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Weights (and delays) as the engine reads them: dense transposed to (source, target),
-    sparse sorted by source (CSR), convolution kernels as they are."""
+@dataclass(frozen=True)
+class _Layout:
+    """A projection's synapses as the engine reads them: dense weights transposed to (source,
+    target), sparse ones as CSR by source, convolution kernels as they are."""
+
+    weight: np.ndarray
+    delay: np.ndarray | None = None
+    row_ptr: np.ndarray | None = None
+    col: np.ndarray | None = None
+
+
+def _engine_layout(j: Any, n_src: int, dtype: Any) -> _Layout:
     if j.kind == "dense":
-        return np.ascontiguousarray(j.weight.T), None if j.delay is None else np.ascontiguousarray(j.delay.T).astype(np.int32)
+        delay = None if j.delay is None else np.ascontiguousarray(j.delay.T, dtype=np.int32)
+        return _Layout(np.ascontiguousarray(j.weight.T, dtype=dtype), delay)
     if j.kind == "sparse":
         order = np.argsort(j.source_index, kind="stable")
-        return j.weight[order], None if j.delay is None else j.delay[order].astype(np.int32)
-    return j.weight, None
+        delay = None if j.delay is None else j.delay[order].astype(np.int32)
+        row_ptr = np.searchsorted(j.source_index[order], np.arange(n_src + 1)).astype(np.int64)
+        return _Layout(j.weight[order].astype(dtype), delay, row_ptr, j.target_index[order].astype(np.int32))
+    return _Layout(np.ascontiguousarray(j.weight, dtype=dtype))
 
 
-def _fanout(program: Program) -> list:
-    # Cached on the (immutable) program: a sweep over inputs pays for the tables once.
-    cached = program.__dict__.get("_fanout_tables")
-    if cached is None:
-        cached = fanout_tables(program)
-        program.__dict__["_fanout_tables"] = cached
-    return cached
+def _cached(program: Program, key: str, make: Any) -> Any:
+    """``make(program)``, once per (immutable) program: a sweep over inputs pays for the fan-out
+    tables and the engine layout of the synapses once."""
+    if key not in program.__dict__:
+        program.__dict__[key] = make(program)
+    return program.__dict__[key]
+
+
+def _layouts(program: Program) -> list[_Layout]:
+    dtype = np.int64 if program.arithmetic == "fixed" else np.float64
+    return [_engine_layout(j, program.populations[program.index[j.source]].size, dtype) for j in program.projections]
 
 
 def _check_inputs(program: Program, inputs: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
