@@ -7,7 +7,6 @@ that runs.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import time
 from contextlib import contextmanager
@@ -21,7 +20,6 @@ from rich.table import Table
 from . import __version__
 from .api import Dataset, bundled_data, bundled_model, decode_rate, evaluate, load, load_dataset
 from .compiler.lower import lower
-from .compiler.pipeline import compile_graph
 from .errors import SpikecError
 from .ir import Graph, Neuron
 from .runtime import Program, load_program, run, save_program
@@ -146,9 +144,16 @@ def _simulate(args: argparse.Namespace, console: Console) -> int:
 
 # --- run (C engine) ------------------------------------------------------------------------------
 
-# Chips by CLI name: "module:attribute" of their cost table and hardware spec, imported only when used.
-COST_TABLES = {"loihi1": "spikec.targets.loihi:LOIHI1"}
-SPECS = {"loihi1": "spikec.targets.loihi:LOIHI1_SPEC"}
+def _target(name: str) -> Any:
+    from .targets.target import get_target
+
+    return get_target(name)
+
+
+def _target_names() -> list[str]:
+    from .targets.target import TARGETS
+
+    return sorted(TARGETS)
 
 
 def _run_args(p: argparse.ArgumentParser) -> None:
@@ -156,22 +161,27 @@ def _run_args(p: argparse.ArgumentParser) -> None:
                                  "or 'default' for the bundled digits model")
     p.add_argument("--dt", type=float, default=None, help="time step in seconds (needed for NIR files that store none)")
     p.add_argument("--input", required=False, help="npz with 'spikes' (batch, time, *shape) and optional 'labels'")
-    p.add_argument("--steps", type=int, default=None, help="time steps (default: the input's length)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="time steps (default: the input's length, plus the chip's pipeline depth for a target)")
     p.add_argument("--samples", type=int, default=None, help="use only the first N samples")
-    p.add_argument("--arithmetic", choices=("float", "fixed"), default=None, help="default: from the graph")
-    p.add_argument("--cost", choices=sorted(COST_TABLES), default="loihi1", help="cost table for the energy estimate")
+    p.add_argument("--target", choices=_target_names(), default=None,
+                   help="compile for this chip first (default: lower the model as it is, an ideal chip)")
+    p.add_argument("--backend", choices=("emulator", "lava"), default="emulator",
+                   help="emulator: the C engine (counters, energy); lava: Lava's bit-accurate Loihi 2 models")
+    p.add_argument("--arithmetic", choices=("float", "fixed"), default=None, help="without --target: default from the graph")
+    p.add_argument("--cost", choices=_target_names(), default=None,
+                   help="cost table for the energy estimate (default: the target's, else loihi1)")
     p.add_argument("--save-program", default=None, help="write the lowered program (.npz) for later runs")
     p.add_argument("--threads", type=int, default=None, help="threads over samples (default: all cores)")
 
 
-def _resolve(ref: str) -> Any:
-    module, attr = ref.split(":")
-    return getattr(importlib.import_module(module), attr)
+def _steps(program: Program, data: Dataset, steps: int | None) -> int:
+    return steps if steps is not None else data.steps + int(program.metadata.get("pipeline_depth", 0))
 
 
 def run_engine(program: Program, data: Dataset, args: argparse.Namespace, console: Console) -> int:
     t0 = time.perf_counter()
-    result = run(program, dict(data.inputs), args.steps, threads=args.threads)
+    result = run(program, dict(data.inputs), _steps(program, data, args.steps), threads=args.threads)
     elapsed = time.perf_counter() - t0
     steps = result.steps
     table = Table(title=f"C engine ({program.arithmetic}): {data.samples} samples x {steps} steps, "
@@ -188,37 +198,121 @@ def run_engine(program: Program, data: Dataset, args: argparse.Namespace, consol
                       f"{c['synops'] / per:,.0f}", f"{(c['msg_local'] + c['msg_remote']) / per:,.0f}")
     console.print(table)
     if len(result.outputs) == 1 and data.labels is not None:
-        accuracy = float(np.mean(decode_rate(result.output) == data.labels))
-        console.print(f"accuracy: {accuracy * 100:.2f}% ({int(round(accuracy * data.samples))}/{data.samples})")
+        _accuracy(result.output, data, console)
     console.print(f"wall time: {elapsed:.3f} s")
     if data.samples and steps:
-        console.print(estimate(result.counters, _resolve(COST_TABLES[args.cost])).summary(), highlight=False)
+        console.print(estimate(result.counters, _target(args.cost or "loihi1").costs).summary(), highlight=False)
     return 0
 
 
-def _run(args: argparse.Namespace, console: Console) -> int:
+def _accuracy(output: np.ndarray, data: Dataset, console: Console) -> float:
+    accuracy = float(np.mean(decode_rate(output) == data.labels))
+    console.print(f"accuracy: {accuracy * 100:.2f}% ({int(round(accuracy * data.samples))}/{data.samples})")
+    return accuracy
+
+
+def run_on_lava(program: Program, data: Dataset, args: argparse.Namespace, console: Console) -> int:
+    from .targets.loihi2 import run_lava
+
+    steps = _steps(program, data, args.steps)
+    t0 = time.perf_counter()
+    lava = run_lava(program, dict(data.inputs), steps)
+    elapsed = time.perf_counter() - t0
+    table = Table(title=f"Lava (Loihi2SimCfg fixed_pt): {data.samples} samples x {steps} steps",
+                  title_justify="left")
+    for col in ("population", "neurons", "spikes/n/step"):
+        table.add_column(col, justify="left" if col == "population" else "right")
+    for name, spikes in lava.spikes.items():
+        table.add_row(name, f"{spikes.shape[2]:,}", f"{spikes.mean():.4f}")
+    console.print(table)
+    if len(program.outputs) == 1 and data.labels is not None:
+        _accuracy(lava.spikes[next(iter(program.outputs.values()))], data, console)
+    console.print(f"wall time: {elapsed:.2f} s (Lava run {lava.wall:.2f} s)")
+    return 0
+
+
+def _program_for(args: argparse.Namespace, console: Console) -> tuple[Program, Graph | None]:
+    """The program ``run``/``estimate`` execute: a saved one, one compiled for --target, or the
+    model lowered as it is."""
     if args.model != "default" and is_program_file(args.model):
-        program = load_program(args.model)
-        graph = None
-    else:
-        graph = _load_model(args)
-        program = lower(graph, arithmetic=args.arithmetic)
-    if args.save_program:
-        save_program(program, args.save_program)
-        console.print(f"program saved to {args.save_program}")
+        return load_program(args.model), None
+    graph = _load_model(args)
+    if args.target is None:
+        return lower(graph, arithmetic=args.arithmetic), graph
+    compiled = _target(args.target).compile(graph)
+    console.print(f"compiled for {compiled.program.metadata.get('target', args.target)}: "
+                  f"{compiled.program.n_cores} cores, pipeline depth "
+                  f"{compiled.program.metadata.get('pipeline_depth', 0)} steps")
+    return compiled.program, graph
+
+
+def _dataset(args: argparse.Namespace, program: Program, graph: Graph | None) -> Dataset:
     if args.input is None:
         if args.model != "default":
             raise SpikecError("no input data given", parameter="--input", fix="pass --input data.npz")
         args.input = bundled_data()
-    data = load_dataset(args.input, graph if graph is not None else program).take(args.samples)
+    return load_dataset(args.input, graph if graph is not None else program).take(args.samples)
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
+    program, graph = _program_for(args, console)
+    if args.save_program:
+        save_program(program, args.save_program)
+        console.print(f"program saved to {args.save_program}")
+    data = _dataset(args, program, graph)
+    if args.backend == "lava":
+        return run_on_lava(program, data, args, console)
+    if args.cost is None:
+        args.cost = args.target or "loihi1"
     return run_engine(program, data, args, console)
+
+
+# --- estimate -----------------------------------------------------------------------------------
+
+
+def _estimate_args(p: argparse.ArgumentParser) -> None:
+    _model_args(p)
+    p.add_argument("--target", choices=_target_names(), default="loihi2", help="chip to compile for and price")
+    p.add_argument("--input", default=None, help="npz with 'spikes' (batch, time, *shape) the activity comes from")
+    p.add_argument("--samples", type=int, default=None, help="use only the first N samples")
+    p.add_argument("--steps", type=int, default=None, help="time steps (default: input length + pipeline depth)")
+    p.add_argument("--threads", type=int, default=None, help="threads over samples (default: all cores)")
+
+
+def _estimate(args: argparse.Namespace, console: Console) -> int:
+    target = _target(args.target)
+    graph = _load_model(args)
+    compiled = target.compile(graph)
+    program = compiled.program
+    data = _dataset(args, program, graph)
+    result = run(program, dict(data.inputs), _steps(program, data, args.steps), threads=args.threads)
+    est = estimate(result.counters, target.costs)
+    totals = result.counters.by_population()
+    per = max(1, data.samples)
+    activity = {k: sum(c[k] for c in totals.values()) / per for k in ("synops", "nu_active", "nu_idle", "spikes",
+                                                                          "msg_local", "msg_remote", "hops_x", "hops_y")}
+    console.print(f"{target.spec.name}: {program.neuron_count():,} neurons, {program.synapse_count():,} synapses "
+                  f"on {program.n_cores} cores; {data.samples} samples x {result.steps} steps")
+    console.print("activity per sample: " + ", ".join(f"{k} {v:,.0f}" for k, v in activity.items()), highlight=False)
+    console.print(est.summary(), highlight=False)
+    table = Table(title="constants", title_justify="left")
+    for col in ("constant", "value", "source"):
+        table.add_column(col, overflow="fold")
+    for name, src in est.sources.items():
+        value = getattr(target.costs, name).value
+        if value is not None:
+            table.add_row(name, f"{value:.4g}", src)
+    console.print(table)
+    if data.labels is not None and len(result.outputs) == 1:
+        _accuracy(result.output, data, console)
+    return 0
 
 
 # --- compile --------------------------------------------------------------------------------------
 
 def _compile_args(p: argparse.ArgumentParser) -> None:
     _model_args(p)
-    p.add_argument("--target", choices=sorted(SPECS), default="loihi1", help="hardware spec to compile for")
+    p.add_argument("--target", choices=_target_names(), default="loihi1", help="chip to compile for")
     p.add_argument("--arithmetic", choices=("fixed", "float"), default="fixed",
                    help="fixed: quantize to the chip's widths (default); float: keep float neurons")
     p.add_argument("--weight-bits", type=int, default=None, help="override the spec's weight width")
@@ -231,15 +325,16 @@ def _compile_args(p: argparse.ArgumentParser) -> None:
 
 def _compile(args: argparse.Namespace, console: Console) -> int:
     graph = _load_model(args)
-    spec = _resolve(SPECS[args.target])
+    target = _target(args.target)
+    spec = target.spec
     if args.input is None and args.model == "default":
         args.input = bundled_data()
     calibration = None
     if args.input is not None:
         calibration = dict(load_dataset(args.input, graph).take(args.samples).inputs)
     t0 = time.perf_counter()
-    compiled = compile_graph(graph, spec, arithmetic=args.arithmetic, weight_bits=args.weight_bits,
-                             per_channel=args.per_channel, calibration=calibration)
+    compiled = target.compile(graph, arithmetic=args.arithmetic, weight_bits=args.weight_bits,
+                              per_channel=args.per_channel, calibration=calibration)
     elapsed = time.perf_counter() - t0
     if args.explain:
         console.print(compiled.explain(), highlight=False)
@@ -277,7 +372,9 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
     "simulate": ("run a model in the reference simulator (spikes, rates, accuracy)", _simulate_args, _simulate),
     "compile": ("compile a model for a chip (fold batch-norm, map delays, quantize, lower); --explain says how",
                 _compile_args, _compile),
-    "run": ("lower a model to a program and run it on the C engine (counters, energy, latency)", _run_args, _run),
+    "run": ("run a model (or compile it for --target first) on the C engine or on Lava", _run_args, _run),
+    "estimate": ("compile for a chip, run on its emulator, print energy and latency with their sources",
+                 _estimate_args, _estimate),
     "demo": ("info, reference simulation and C-engine run (with a Loihi energy estimate) of the bundled model",
              _demo_args, _demo),
 }

@@ -18,6 +18,7 @@ __all__ = [
     "UnsupportedError",
     "SimulationError",
     "ProgramError",
+    "BackendError",
 ]
 
 
@@ -82,3 +83,7 @@ class SimulationError(SpikecError):
 
 class ProgramError(SpikecError):
     """A runtime Program (the flat form the C engine runs) is malformed or inconsistent."""
+
+
+class BackendError(SpikecError):
+    """An external toolchain a target runs on (Lava) is missing or failed."""

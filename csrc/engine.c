@@ -127,13 +127,16 @@ static inline int64_t shift_round(int64_t p, int32_t bits, int32_t rounding) {
     return p < 0 ? -r : r;
 }
 
-/* Keep p in a signed `bits`-wide register: two's-complement wrap, or saturate. */
-static inline int64_t overflow(int64_t p, int32_t bits, int32_t wrap) {
+/* Keep p in a signed `bits`-wide register: saturate, two's-complement wrap, or Lava's Loihi
+ * model's wrap (one correction by 2**bits into (-half, half], which differs from two's
+ * complement at -half; runtime.engine proves one correction suffices). */
+static inline int64_t overflow(int64_t p, int32_t bits, int32_t mode) {
     const int64_t half = (int64_t)1 << (bits - 1);
-    if (wrap) {
+    if (mode == SK_WRAP) {
         const uint64_t mask = ((uint64_t)1 << bits) - 1;
         return (int64_t)(((uint64_t)p + (uint64_t)half) & mask) - half;
     }
+    if (mode == SK_LAVA_WRAP) return p > half ? p - 2 * half : (p <= -half ? p + 2 * half : p);
     return p > half - 1 ? half - 1 : (p < -(half - 1) ? -(half - 1) : p);
 }
 

@@ -33,6 +33,10 @@
 #define SK_ROUND_TOWARD_ZERO 0
 #define SK_ROUND_FLOOR 1
 #define SK_ROUND_NEAREST 2
+/* Overflow of a fixed-point register (runtime.program.OVERFLOWS, in this order). */
+#define SK_SATURATE 0
+#define SK_WRAP 1
+#define SK_LAVA_WRAP 2
 
 /* Counter slots, per (sample, step, population) and per (sample, step, core). */
 #define SK_C_SYNOPS 0     /* synaptic events on non-zero weights (source pop / destination core) */

@@ -17,7 +17,9 @@ an LI/CubaLI/Integrator does not spike.  With :math:`D` = ``decay_bits`` and int
 ``toward_zero`` (:math:`\mathrm{sign}(p)\lfloor |p|/2^D \rfloor`, Lava's Loihi model),
 ``floor`` (arithmetic shift) or ``nearest`` (half away from zero).  :math:`O` keeps a value
 in its signed ``*_bits`` width: ``saturate`` clamps to :math:`[-(2^{n-1}-1), 2^{n-1}-1]`,
-``wrap`` wraps two's-complement.  The reset itself is not clamped.  A non-spiking population
+``wrap`` wraps two's-complement, ``lava_wrap`` is Lava's bit-accurate Loihi model: one
+correction by :math:`2^n` into :math:`(-2^{n-1}, 2^{n-1}]` (it differs from two's complement only at
+:math:`-2^{n-1}`; the engine refuses inputs for which one correction would not suffice).  The reset itself is not clamped.  A non-spiking population
 outputs :math:`v`.  ``*_bits + decay_bits <= 62`` keeps the decay products inside int64.
 """
 
@@ -35,7 +37,7 @@ from .node import check_same_shape, frozen_array
 __all__ = ["FixedCubaLIF", "ROUNDINGS", "OVERFLOWS"]
 
 ROUNDINGS = ("toward_zero", "floor", "nearest")
-OVERFLOWS = ("saturate", "wrap")
+OVERFLOWS = ("saturate", "wrap", "lava_wrap")
 
 
 @dataclass(frozen=True, eq=False)

@@ -260,6 +260,8 @@ def _overflow(p: np.ndarray, bits: int, how: str) -> np.ndarray:
         lim = (1 << (bits - 1)) - 1
         return np.clip(p, -lim, lim)
     half = 1 << (bits - 1)
+    if how == "lava_wrap":  # Lava's Loihi model: one correction into (-half, half]
+        return np.where(p > half, p - 2 * half, np.where(p <= -half, p + 2 * half, p))
     return ((p + half) & ((1 << bits) - 1)) - half
 
 

@@ -73,6 +73,13 @@ class CostTable:
     def sources(self) -> dict[str, str]:
         return {f.name: getattr(self, f.name).source for f in fields(self) if f.name != "name"}
 
+    def borrowed(self, name: str, note: str) -> "CostTable":
+        """This table's values under another chip's ``name``, every source prefixed with ``note``
+        (for a chip with no published constants of its own, so every estimate says so)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "name"}
+        return CostTable(name=name, **{k: c if c.value is None else Constant(c.value, f"{note}: {c.source}")
+                                       for k, c in values.items()})
+
 
 # Dynamic energy terms: (term, counter, constant field).
 _ENERGY_TERMS = (

@@ -21,7 +21,7 @@ from ..errors import ProgramError, SimulationError
 from ..ir.inputs import check_inputs
 from .counters import COUNTERS, Counters
 from .fanout import fanout_tables
-from .program import KERNELS, PROJECTION_KINDS, RESETS, ROUNDINGS, Program
+from .program import KERNELS, OVERFLOWS, PROJECTION_KINDS, RESETS, ROUNDINGS, Program
 
 __all__ = ["run", "Result", "engine_module"]
 
@@ -204,7 +204,7 @@ class _CArgs:
             cfg = pop.config
             c.decay_bits, c.input_shift = cfg["decay_bits"], cfg["input_shift"]
             c.u_bits, c.v_bits = cfg["u_bits"], cfg["v_bits"]
-            c.u_wrap, c.v_wrap = int(cfg["u_overflow"] == "wrap"), int(cfg["v_overflow"] == "wrap")
+            c.u_wrap, c.v_wrap = OVERFLOWS.index(cfg["u_overflow"]), OVERFLOWS.index(cfg["v_overflow"])
             c.rounding = ROUNDINGS.index(cfg["rounding"])
         if "input_bias" in prm:
             setattr(c, "iinput_bias" if self.fixed else "input_bias", self.buf(prm["input_bias"], self.vtype))
@@ -343,6 +343,15 @@ def _check_magnitudes(program: Program, data: Mapping[str, np.ndarray]) -> None:
             continue
         b = bound(k)
         shift = 2.0 ** pop.config["input_shift"] if pop.kernel == "cuba_fixed" else 1.0
+        if pop.kernel == "cuba_fixed" and pop.config["u_overflow"] == "lava_wrap":
+            half = 2.0 ** (pop.config["u_bits"] - 1)
+            if not b * shift <= half:  # then one correction by 2**u_bits keeps u in range
+                raise ProgramError(
+                    f"its summed input can reach {b:.3g} x 2**{pop.config['input_shift']} = {b * shift:.3g}; "
+                    "'lava_wrap' (Lava's Loihi model) wraps u only once, so one step's input must stay within "
+                    "half the register", node=pop.name, parameter="weight", limit=f"2**{pop.config['u_bits'] - 1}",
+                    fix="quantize with smaller weights (a lower scale) or more state bits",
+                )
         if not b * shift < limit:
             raise ProgramError(
                 f"its summed input can reach {b:.3g} (x 2**input_shift = {b * shift:.3g}), beyond int64 headroom",

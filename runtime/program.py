@@ -38,7 +38,7 @@ KERNELS = ("input", "pass", "cuba_float", "cuba_fixed")
 RESETS = ("none", "value", "subtract", "subtract_next")
 PROJECTION_KINDS = ("dense", "sparse", "conv")
 ROUNDINGS = ("toward_zero", "floor", "nearest")
-OVERFLOWS = ("saturate", "wrap")
+OVERFLOWS = ("saturate", "wrap", "lava_wrap")
 # Longest synaptic delay in steps: bounds each population's delay ring (ring x size words).
 MAX_DELAY = 1 << 16
 # Indices are int32 in the engine.

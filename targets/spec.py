@@ -47,13 +47,24 @@ class HardwareSpec:
     threshold_bits: Limit = _NONE
     state_bits: Limit = _NONE             # u and v registers
     decay_bits: Limit = _NONE             # fraction bits of du/dv
+    input_shift: Limit = _NONE            # bits the chip shifts each step's summed input left before u += it
+    threshold_shift: Limit = _NONE        # a threshold is its mantissa (threshold_bits, unsigned) << this
+    bias_exponent_bits: Limit = _NONE     # a bias is its mantissa (bias_bits, signed) << an exponent this wide
     max_delay: Limit = _NONE              # longest native synaptic delay, in steps (0: none)
     mesh_x: Limit = _NONE                 # cores per chip along x and y
     mesh_y: Limit = _NONE
     chips: Limit = _NONE                  # chips that can be tiled side by side
+    u_overflow: str = "wrap"              # what the current register does on overflow (ir.fixed.OVERFLOWS)
+
+    def __post_init__(self) -> None:
+        from ..ir.fixed import OVERFLOWS
+
+        if self.u_overflow not in OVERFLOWS:
+            raise GraphValidationError(f"u_overflow={self.u_overflow!r} in spec '{self.name}'", parameter="u_overflow",
+                                       fix=f"use one of {OVERFLOWS}")
 
     def sources(self) -> dict[str, str]:
-        return {f.name: getattr(self, f.name).source for f in fields(self) if f.name != "name"}
+        return {f.name: getattr(self, f.name).source for f in fields(self) if isinstance(getattr(self, f.name), Limit)}
 
     def value(self, name: str) -> int | None:
         return getattr(self, name).value

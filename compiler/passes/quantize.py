@@ -125,11 +125,36 @@ def _limits(spec: HardwareSpec, weight_bits: int | None) -> dict[str, int]:
     thr = spec.value("threshold_bits") or state
     bias = spec.value("bias_bits") or state
     e = spec.value("weight_exponent_bits") or 0
+    t_shift = spec.value("threshold_shift")
+    b_exp = spec.value("bias_exponent_bits") or 0
+    # A threshold_shift means the chip's threshold is an unsigned mantissa << shift (Loihi's vth).
+    thr_max = _smax(min(thr, state)) if t_shift is None else min(((1 << thr) - 1) << t_shift, _smax(state))
+    b_mant = _smax(min(bias, state))
     return {
         "weight_bits": int(wb), "w_max": _smax(int(wb)), "state_bits": int(state), "decay_bits": int(decay),
-        "thr_max": _smax(min(thr, state)), "bias_max": _smax(min(bias, state)), "state_max": _smax(state),
+        "thr_max": thr_max, "thr_shift": int(t_shift or 0), "thr_unsigned": t_shift is not None,
+        "bias_mant": b_mant, "bias_exp_max": (1 << b_exp) - 1 if b_exp else 0,
+        "bias_max": min(b_mant << ((1 << b_exp) - 1 if b_exp else 0), _smax(state)), "state_max": _smax(state),
+        "min_shift": int(spec.value("input_shift") or 0),
         "max_shift": min((1 << (e - 1)) - 1, 30) if e > 0 else 0,
+        "u_overflow": spec.u_overflow,
     }
+
+
+def _on_grid(q: np.ndarray, shift: int) -> np.ndarray:
+    """Round to a multiple of ``2**shift`` (half away from zero)."""
+    return _round(np.asarray(q, np.float64) / (1 << shift)) * (1 << shift) if shift else _round(q)
+
+
+def _mant_exp(q: np.ndarray, mant_max: int, exp_max: int) -> np.ndarray:
+    """Each value as mantissa << exponent (|mantissa| <= mant_max, 0 <= exponent <= exp_max),
+    with the smallest exponent that fits: the chip's bias encoding."""
+    q = np.asarray(q, np.float64)
+    out = _round(q)
+    for e in range(1, exp_max + 1):
+        big = np.abs(_round(q / (1 << (e - 1)))) > mant_max
+        out = np.where(big, _round(q / (1 << e)) * (1 << e), out)
+    return out
 
 
 def quantize(
@@ -477,22 +502,26 @@ def _quantize_population(graph: Graph, name: str, node: Neuron, paths: list[_Pat
                                                                         layer(wmax_pop, "max"), 1), np.inf)
     cap = layer(np.minimum.reduce(list(cap_parts.values())), "min")
 
+    # The chip's own input shift (Loihi: 6) is not optional: mantissas are m = S W / 2**shift.
+    s0 = lim["min_shift"]
     if forced is not None:
         scale = np.broadcast_to(np.asarray(forced, np.float64), shape).copy()
-        shift = 0
+        shift = s0
         limited_by = "forced"
     else:
+        w_scale = w_scale * (1 << s0)
         scale = np.minimum(w_scale, cap)
         limited_by = "weights"
         if np.any(cap < w_scale):
             limited_by = min(cap_parts, key=lambda k: layer(cap_parts[k], "min").min())
         if not np.all(np.isfinite(scale)):  # no weights and no bounds at all
             scale = np.where(np.isfinite(scale), scale, 1.0)
-        shift = 0
+        extra = 0
         ratio = float(np.min(cap / scale))
-        while shift < lim["max_shift"] and ratio >= 2.0 ** (shift + 1):
-            shift += 1
-        scale = scale * (1 << shift)
+        while extra < lim["max_shift"] and ratio >= 2.0 ** (extra + 1):
+            extra += 1
+        scale = scale * (1 << extra)
+        shift = s0 + extra
         if not np.all(scale > 0):
             raise UnsupportedError("the chosen scale is zero", node=name, fix="check the population's parameters")
 
@@ -526,18 +555,21 @@ def _quantize_population(graph: Graph, name: str, node: Neuron, paths: list[_Pat
             changes["bias"] = np.clip(b, -lim["bias_max"], lim["bias_max"]).astype(np.int64)
         new_proj[p.node] = proj.replace(**changes)
 
-    def fit(values: Any, limit: int, kind: str) -> np.ndarray:
-        q = _round(scale * np.asarray(values, np.float64))
+    def fit(q: np.ndarray, limit: int, kind: str) -> np.ndarray:
         sat[kind] += int(np.count_nonzero(np.abs(q) > limit))
         return np.clip(q, -limit, limit).astype(np.int64)
 
-    thr = fit(t["thr"], lim["thr_max"], "thresholds")
-    v_reset = fit(t["v_reset"], lim["thr_max"], "thresholds")
-    bias = fit(t["bias"], lim["bias_max"], "biases")
+    if lim["thr_unsigned"] and np.any(np.asarray(t["thr"]) < 0):
+        raise UnsupportedError("has a negative threshold; this chip's threshold is an unsigned mantissa",
+                               node=name, parameter="v_threshold", limit=">= 0",
+                               fix="train with positive thresholds")
+    thr = fit(_on_grid(scale * t["thr"], lim["thr_shift"]), lim["thr_max"], "thresholds")
+    v_reset = fit(_on_grid(scale * t["v_reset"], lim["thr_shift"]), lim["thr_max"], "thresholds")
+    bias = fit(_mant_exp(scale * t["bias"], lim["bias_mant"], lim["bias_exp_max"]), lim["bias_max"], "biases")
     fixed = FixedCubaLIF(
         du=t["du"].astype(np.int64), dv=t["dv"].astype(np.int64), bias=bias, v_threshold=thr, v_reset=v_reset,
         reset=t["reset"], spiking_output=bool(node.spiking) or isinstance(node, Threshold), decay_bits=D,
-        input_shift=shift, u_bits=lim["state_bits"], v_bits=lim["state_bits"],
+        input_shift=shift, u_bits=lim["state_bits"], v_bits=lim["state_bits"], u_overflow=lim["u_overflow"],
     )
     uniq = np.unique(scale)
     figures: dict[str, Any] = {

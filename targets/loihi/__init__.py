@@ -1,6 +1,13 @@
-"""spikec.targets.loihi: Intel Loihi chips (cost tables now; lowering and Lava export to come)."""
+"""spikec.targets.loihi: Intel Loihi (1st generation): spec and cost table; it compiles through
+the shared passes (no Lava export: Lava models Loihi 2, see spikec.targets.loihi2)."""
 
+from functools import partial
+
+from ...compiler.pipeline import compile_graph
+from ..target import Target
 from .costs import LOIHI1
 from .spec import LOIHI1_SPEC
 
-__all__ = ["LOIHI1", "LOIHI1_SPEC"]
+TARGET = Target("loihi1", LOIHI1_SPEC, LOIHI1, partial(compile_graph, spec=LOIHI1_SPEC))
+
+__all__ = ["LOIHI1", "LOIHI1_SPEC", "TARGET"]
