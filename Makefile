@@ -18,7 +18,7 @@ ENGINE     := $(VENV)/.engine
 ENGINE310  := $(VENV310)/.engine
 
 
-.PHONY: venv venv310 engine test test-main test-py310 test-asan demo clean distclean bench bench-venvs
+.PHONY: venv venv310 lava engine test test-main test-py310 test-asan demo clean distclean bench bench-venvs
 
 venv: $(STAMP) $(ENGINE)
 
@@ -60,7 +60,8 @@ $(STAMP310): pyproject.toml setup.py
 
 test: test-main test-py310 test-asan
 
-test-main: venv
+# The Loihi 2 tests run every network on Lava too (tests/targets), so the Lava env comes first.
+test-main: venv lava
 	$(VPY) -m pytest -q $(PYTEST_ARGS) tests
 
 test-py310: venv310
@@ -85,18 +86,27 @@ test-asan: $(ASAN_DIR)/.built
 demo: venv
 	$(VENV)/bin/spikec demo
 
+# Lava (lava-nc 0.10: Python 3.10, numpy < 2) joins spikec's core in the 3.10 venv: the
+# Loihi 2 target runs programs there (spikec.targets.loihi2.backend) and the tests compare it
+# with the C engine, spike for spike.
+LAVA     ?= lava-nc==0.10.0
+LAVA_STAMP  := $(VENV310)/.lava
+
+lava: $(LAVA_STAMP) $(ENGINE310)
+
+$(LAVA_STAMP): $(STAMP310)
+	$(VENV310)/bin/python -m pip install $(PIPFLAGS) "numpy<2" "networkx==2.8.7" "$(LAVA)"
+	touch $@
+
 # --- bench/cuba.py: spikec vs Brian2 C++ standalone vs Lava (CPU), see bench/README.md ---
 # Brian2 2.11 needs Python >= 3.13 (2.9, the last release for 3.11, does not import with
-# numpy 2.4), so it gets a venv of its own; Lava lives in the 3.10 venv.  Neither is a
-# test dependency: only `make bench` installs them.
+# numpy 2.4), so it gets a venv of its own; only `make bench` installs it.
 PY313    ?= $(shell command -v pyenv >/dev/null 2>&1 && echo $$(pyenv root)/versions/3.13.0/bin/python || command -v python3.13)
 VENV313  ?= .venv313
 BRIAN_STAMP := $(VENV313)/.brian2
-LAVA     ?= lava-nc==0.10.0
-LAVA_STAMP  := $(VENV310)/.lava
 BENCH_ARGS ?=
 
-bench-venvs: $(STAMP) $(BRIAN_STAMP) $(LAVA_STAMP)
+bench-venvs: $(STAMP) $(BRIAN_STAMP) $(LAVA_STAMP) $(ENGINE310)
 
 # The brian2 pin lives in pyproject's `bench` extra (one source of truth), but only the
 # extra's requirements are installed here, not spikec itself: bench/cuba_brian2.py needs
@@ -108,10 +118,6 @@ $(BRIAN_STAMP): pyproject.toml
 	test -x $(VENV313)/bin/python || $(PY313) -m venv $(VENV313)
 	$(VENV313)/bin/python -m pip install $(PIPFLAGS) --upgrade pip
 	$(VENV313)/bin/python -m pip install $(PIPFLAGS) $$($(BENCH_REQS))
-	touch $@
-
-$(LAVA_STAMP): $(STAMP310)
-	$(VENV310)/bin/python -m pip install $(PIPFLAGS) "numpy<2" "networkx==2.8.7" "$(LAVA)"
 	touch $@
 
 bench: bench-venvs

@@ -28,6 +28,13 @@ spec has ``weight_exponent_bits`` :math:`e > 0`, the population's ``input_shift`
 are unchanged while thresholds and the membrane get :math:`s` more bits (fewer rounding and
 leak-truncation errors at low weight widths).
 
+**Chip encodings.**  A spec's ``input_shift`` :math:`s_0` is a shift the chip always applies
+(Loihi: 6): :math:`S_P = \min(S_w 2^{s_0}, S_{cap})` and the exponent above counts on top of it.
+``threshold_shift`` puts thresholds and resets on a grid of :math:`2^{shift}` (an unsigned
+mantissa of ``threshold_bits``; a negative threshold is refused); ``bias_exponent_bits`` encodes a
+bias as a ``bias_bits`` mantissa times :math:`2^e` with the smallest :math:`e` that fits.  The spec's
+``u_overflow`` is the current register's overflow rule.
+
 **Saturation is never silent.**  A value outside its width (only possible with a forced
 ``scales=`` entry) is clamped the way the chip's
 saturating arithmetic would, and every clamp is counted per layer in the record

@@ -20,6 +20,7 @@ import numpy as np
 
 from ...errors import BackendError
 from ...runtime.program import Program, save_program
+from .encode import encode
 
 __all__ = ["LavaRun", "lava_python", "lava_available", "run_lava"]
 
@@ -53,6 +54,7 @@ def lava_available() -> bool:
 def run_lava(program: Program, inputs: Mapping[str, np.ndarray], steps: int | None = None, *,
              timeout: float | None = None) -> LavaRun:
     """Run ``program`` (timed for Loihi: :func:`.encode.loihi_timing`) on Lava's bit-accurate models."""
+    encode(program)  # what Lava cannot express is refused here, with its node, not in the subprocess
     py = lava_python()
     if not py.exists():
         raise BackendError(f"no Lava environment at {py}", parameter="backend", fix=_FIX)
