@@ -4,9 +4,9 @@ Lava processes that compute the same thing.
 **Timing.**  On Loihi a spike emitted at step *t* reaches its targets' dendrites at step *t + 1*
 at the earliest (Lava's ``Dense`` sends the activation it accumulated in the previous step), and
 a ``DelayDense`` delay *d* (0..63) makes it *t + 1 + d*.  The IR instead delivers feed-forward
-projections within the step.  :func:`loihi_timing` gives every projection ``delay_base = 1``
-(back edges already have it), so the C engine runs the program with the chip's timing; the IR
-delays stay the per-synapse delays ``d``.
+projections within the step.  :func:`loihi_timing` (:func:`spikec.compiler.timing.hop_latency`)
+gives every projection ``delay_base = 1`` (back edges already have it), so the C engine runs the
+program with the chip's timing; the IR delays stay the per-synapse delays ``d``.
 
 **Encodings** (:func:`encode`), what Lava's bit-accurate models compute, checked exactly:
 
@@ -24,11 +24,12 @@ Anything else is refused with the node, the parameter, the limit and a fix.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
+from ...compiler.timing import hop_latency as loihi_timing
+from ...compiler.timing import pipeline_depth
 from ...errors import UnsupportedError
 from ...runtime.program import Program
 from ...runtime.synapses import expand
@@ -88,26 +89,6 @@ class LavaNetwork:
     inputs: tuple[tuple[str, str, int], ...]   # (population, input port, size)
     lifs: tuple[LifProcess, ...]
     connections: tuple[Connection, ...]
-
-
-def loihi_timing(program: Program) -> Program:
-    """``program`` with every synaptic hop taking one step, as on the chip (see the module docstring)."""
-    projections = tuple(j if j.delay_base == 1 else dataclasses.replace(j, delay_base=1) for j in program.projections)
-    meta = dict(program.metadata)
-    meta["timing"] = "loihi: every projection delay_base=1"
-    return dataclasses.replace(program, projections=projections, metadata=meta)
-
-
-def pipeline_depth(program: Program) -> int:
-    """Steps an input needs to reach the last population along the longest feed-forward path (its
-    longest delay per hop): how many steps past the input's end a run must go to see its effect."""
-    index = program.index
-    depth = np.zeros(len(program.populations), np.int64)
-    forward = sorted((j for j in program.projections if index[j.source] < index[j.target]),
-                     key=lambda j: index[j.target])
-    for j in forward:
-        depth[index[j.target]] = max(depth[index[j.target]], depth[index[j.source]] + j.max_delay())
-    return int(depth.max(initial=0))
 
 
 def _uniform(name: str, parameter: str, arr: np.ndarray, why: str) -> int:
