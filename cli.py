@@ -20,6 +20,7 @@ from rich.table import Table
 from . import __version__
 from .api import Dataset, bundled_data, bundled_model, decode_rate, evaluate, load, load_dataset
 from .compiler.lower import lower
+from .compiler.passes.mapping import chips_needed
 from .errors import SpikecError
 from .ir import Graph, Neuron
 from .runtime import Program, load_program, run, save_program
@@ -308,6 +309,48 @@ def _estimate(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+# --- compare ------------------------------------------------------------------------------------
+
+
+def _compare_args(p: argparse.ArgumentParser) -> None:
+    _model_args(p)
+    p.add_argument("--targets", default="all", help="comma-separated target names, or 'all'")
+    p.add_argument("--input", default=None, help="npz with 'spikes' (batch, time, *shape) and optional 'labels'")
+    p.add_argument("--samples", type=int, default=None, help="use only the first N samples")
+    p.add_argument("--threads", type=int, default=None, help="threads over samples (default: all cores)")
+
+
+def compare_targets(graph: Graph, data: Dataset, names: Sequence[str], threads: int | None = None) -> Table:
+    """Compile ``graph`` for every target, run each on its emulator, and tabulate energy,
+    latency, cores and accuracy per sample."""
+    table = Table(title="targets side by side (per sample)", title_justify="left")
+    for col in ("target", "energy uJ", "latency ms", "cores", "chips", "accuracy", "unpriced terms"):
+        table.add_column(col, justify="left" if col == "target" else "right")
+    for name in names:
+        target = _target(name)
+        program = target.compile(graph).program
+        result = run(program, dict(data.inputs), _steps(program, data, None), threads=threads)
+        est = estimate(result.counters, target.costs)
+        acc = "" if data.labels is None or len(result.outputs) != 1 else \
+            f"{np.mean(decode_rate(result.output) == data.labels) * 100:.2f} %"
+        chips = chips_needed(program.n_cores, target.spec)
+        table.add_row(target.spec.name, f"{est.energy * 1e6:.4g}", f"{est.latency * 1e3:.4g}", f"{est.active_cores}",
+                      f"{chips}", acc, f"{len(est.missing)}")
+    return table
+
+
+def _compare(args: argparse.Namespace, console: Console) -> int:
+    graph = _load_model(args)
+    names = _target_names() if args.targets == "all" else [t.strip() for t in args.targets.split(",") if t.strip()]
+    if args.input is None:
+        if args.model != "default":
+            raise SpikecError("no input data given", parameter="--input", fix="pass --input data.npz")
+        args.input = bundled_data()
+    data = load_dataset(args.input, graph).take(args.samples)
+    console.print(compare_targets(graph, data, names, args.threads))
+    return 0
+
+
 # --- compile --------------------------------------------------------------------------------------
 
 def _compile_args(p: argparse.ArgumentParser) -> None:
@@ -375,6 +418,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
     "run": ("run a model (or compile it for --target first) on the C engine or on Lava", _run_args, _run),
     "estimate": ("compile for a chip, run on its emulator, print energy and latency with their sources",
                  _estimate_args, _estimate),
+    "compare": ("compile for several chips and print energy, latency, cores and accuracy side by side",
+                _compare_args, _compare),
     "demo": ("info, reference simulation and C-engine run (with a Loihi energy estimate) of the bundled model",
              _demo_args, _demo),
 }

@@ -16,7 +16,23 @@ from ..errors import UnsupportedError
 from ..runtime.cost import CostTable
 from .spec import HardwareSpec
 
-__all__ = ["Target", "TARGETS", "get_target"]
+
+def compile_timed(graph: Any, spec: HardwareSpec, *, target: str, **options: Any) -> Any:
+    """The shared passes under ``spec``, then the chip's one-step-per-hop timing
+    (:mod:`spikec.compiler.timing`); the program's metadata names the target and the pipeline
+    depth (the extra steps a run needs for the last input to reach the outputs)."""
+    import dataclasses
+
+    from ..compiler.pipeline import Compiled, compile_graph
+    from ..compiler.timing import hop_latency, pipeline_depth
+
+    compiled = compile_graph(graph, spec, **options)
+    program = hop_latency(compiled.program)
+    program = dataclasses.replace(program, metadata={**program.metadata, "target": target,
+                                                     "pipeline_depth": pipeline_depth(program)})
+    return Compiled(compiled.graph, program, compiled.records)
+
+__all__ = ["Target", "TARGETS", "get_target", "compile_timed"]
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,10 @@ the shared passes (no Lava export: Lava models Loihi 2, see spikec.targets.loihi
 
 from functools import partial
 
-from ...compiler.pipeline import compile_graph
-from ..target import Target
+from ..target import Target, compile_timed
 from .costs import LOIHI1
 from .spec import LOIHI1_SPEC
 
-TARGET = Target("loihi1", LOIHI1_SPEC, LOIHI1, partial(compile_graph, spec=LOIHI1_SPEC))
+TARGET = Target("loihi1", LOIHI1_SPEC, LOIHI1, partial(compile_timed, spec=LOIHI1_SPEC, target="loihi1"))
 
 __all__ = ["LOIHI1", "LOIHI1_SPEC", "TARGET"]

@@ -3,17 +3,17 @@ timing, then a check that Lava's Loihi processes can express every population an
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Mapping
 
 import numpy as np
 
 from ...compiler.passes.base import Change, PassRecord
-from ...compiler.pipeline import Compiled, compile_graph
+from ...compiler.pipeline import Compiled
 from ...errors import UnsupportedError
 from ...ir.graph import Graph
 from ..spec import HardwareSpec
-from .encode import encode, loihi_timing, pipeline_depth
+from ..target import compile_timed
+from .encode import encode, pipeline_depth
 from .spec import LOIHI2_SPEC
 
 __all__ = ["compile_loihi2"]
@@ -37,10 +37,9 @@ def compile_loihi2(
     if per_channel:
         raise UnsupportedError("per-channel scales become per-neuron thresholds, but Lava's LIF has one vth",
                                parameter="per_channel", fix="quantize per layer for Loihi 2")
-    compiled = compile_graph(graph, spec, arithmetic="fixed", weight_bits=weight_bits, calibration=calibration)
-    program = loihi_timing(compiled.program)
-    program = dataclasses.replace(program, metadata={**program.metadata, "target": "loihi2",
-                                                     "pipeline_depth": pipeline_depth(program)})
+    compiled = compile_timed(graph, spec, target="loihi2", arithmetic="fixed", weight_bits=weight_bits,
+                             calibration=calibration)
+    program = compiled.program
     net = encode(program)
     changes = tuple(
         Change(lif.name, f"LIF du={lif.du} dv={lif.dv} vth={lif.vth} (x 2**6), bias exponents "
