@@ -49,7 +49,8 @@
 #define SK_C_HOPS_Y 7
 #define SK_C_HOPS_MAX 8   /* longest route of any message (max, not sum) */
 #define SK_C_WORDS 9      /* synapse memory words read */
-#define SK_NCOUNTERS 10
+#define SK_C_MSG_IN 10    /* messages received (booked to the destination core; to the source population) */
+#define SK_NCOUNTERS 11
 
 /* Per-neuron fan-out summary columns (fan_tot, int64, size x SK_NFAN). */
 #define SK_F_SYN 0

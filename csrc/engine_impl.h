@@ -97,6 +97,7 @@ static void SK_FN(count_events)(const sk_pop *P, const SK_FN(state) *s, int32_t 
         pc[SK_C_WORDS] += f[SK_F_WORDS];
         pc[SK_C_MSG_LOCAL] += f[SK_F_LOCAL];
         pc[SK_C_MSG_REMOTE] += f[SK_F_REMOTE];
+        pc[SK_C_MSG_IN] += f[SK_F_LOCAL] + f[SK_F_REMOTE];
         pc[SK_C_HOPS_X] += f[SK_F_HX];
         pc[SK_C_HOPS_Y] += f[SK_F_HY];
         if (f[SK_F_HMAX] > pc[SK_C_HOPS_MAX]) pc[SK_C_HOPS_MAX] = f[SK_F_HMAX];
@@ -109,6 +110,7 @@ static void SK_FN(count_events)(const sk_pop *P, const SK_FN(state) *s, int32_t 
             int64_t *d = cc + (int64_t)P->fan_core[k] * SK_NCOUNTERS;
             d[SK_C_SYNOPS] += P->fan_syn[k];
             d[SK_C_WORDS] += P->fan_words[k];
+            d[SK_C_MSG_IN] += 1;
         }
     }
 }

@@ -4,7 +4,8 @@ The engine counts, per sample, per time step (or summed over the run) and per po
 and per core, the quantities of the event-driven cost model (hardware-numbers.md §14a).
 Synaptic work is booked to the *source* population (SOP_l of §14a: spikes x effective
 fan-out) and to the *destination* core (where the synapse memory is read); messages and
-hops to the source.
+hops to the source; received messages (``msg_in``) to the destination core, where a software
+chip (SpiNNaker) spends its per-packet time.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ COUNTERS = (
     "hops_y",        # ... along y
     "hops_max",      # longest route taken by any message (a max, not a sum)
     "words",         # synapse memory words read
+    "msg_in",        # messages received: per destination core (per source population: = local + remote)
 )
 _MAX = {"hops_max"}
 

@@ -116,7 +116,7 @@ def test_counters_match_events_and_weights(seed: int) -> None:
                 remote += reached
                 hops += reached * distance
                 hops_max = np.maximum(hops_max, reached * distance)
-        for name, per_neuron in (("synops", syn), ("words", words), ("msg_local", local), ("msg_remote", remote), ("hops_x", hops)):
+        for name, per_neuron in (("synops", syn), ("words", words), ("msg_local", local), ("msg_remote", remote), ("msg_in", local + remote), ("hops_x", hops)):
             assert np.array_equal(pc[:, :, k, C[name]], e @ per_neuron), (pop.name, name)
         assert not pc[:, :, k, C["hops_y"]].any()
         assert np.array_equal(pc[:, :, k, C["hops_max"]], (e * hops_max).max(-1)), pop.name
@@ -236,22 +236,24 @@ def test_messages_and_hops_on_a_2x2_mesh_by_hand() -> None:
     def row(**kw: int) -> list[int]:
         return [kw.get(name, 0) for name in COUNTERS]
 
-    expect_x = [row(spikes=2, synops=5, words=6, msg_local=1, msg_remote=3, hops_x=1, hops_y=2, hops_max=1),
-                row(spikes=1, synops=3, words=3, msg_local=1, msg_remote=1, hops_y=1, hops_max=1),
+    expect_x = [row(spikes=2, synops=5, words=6, msg_local=1, msg_remote=3, msg_in=4, hops_x=1, hops_y=2, hops_max=1),
+                row(spikes=1, synops=3, words=3, msg_local=1, msg_remote=1, msg_in=2, hops_y=1, hops_max=1),
                 row()]
     expect_a = [row(spikes=4, nu_active=4), row(spikes=3, nu_active=3, nu_idle=1), row(nu_idle=4)]
     np.testing.assert_array_equal(pop[:, 0], expect_x)
     np.testing.assert_array_equal(pop[:, 1], expect_a)
-    # Per core: events and messages at the sender's core, synapse work at the receiver's.
+    # Per core: events and messages at the sender's core, synapse work and received messages at
+    # the receiver's.
     expect_core = [
         [row(spikes=1, msg_remote=2, hops_x=1, hops_y=1, hops_max=1),                      # core 0: x0
-         row(synops=3, words=4, spikes=2, nu_active=2),                                     # core 1: a0, a1
-         row(synops=1, words=1, spikes=1, nu_active=1),                                     # core 2: a2
-         row(spikes=2, msg_local=1, msg_remote=1, hops_y=1, hops_max=1, synops=1, words=1, nu_active=1)],  # core 3
+         row(synops=3, words=4, spikes=2, nu_active=2, msg_in=2),                           # core 1: a0, a1
+         row(synops=1, words=1, spikes=1, nu_active=1, msg_in=1),                           # core 2: a2
+         row(spikes=2, msg_local=1, msg_remote=1, hops_y=1, hops_max=1, synops=1, words=1, nu_active=1,
+             msg_in=1)],                                                                     # core 3
         [row(),
-         row(synops=2, words=2, spikes=2, nu_active=2),
+         row(synops=2, words=2, spikes=2, nu_active=2, msg_in=1),
          row(nu_idle=1),
-         row(spikes=2, msg_local=1, msg_remote=1, hops_y=1, hops_max=1, synops=1, words=1, nu_active=1)],
+         row(spikes=2, msg_local=1, msg_remote=1, hops_y=1, hops_max=1, synops=1, words=1, nu_active=1, msg_in=1)],
         [row(), row(nu_idle=2), row(nu_idle=1), row(nu_idle=1)],
     ]
     np.testing.assert_array_equal(core, expect_core)

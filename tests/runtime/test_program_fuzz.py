@@ -28,6 +28,7 @@ from spikec import ir
 from spikec.compiler.lower import lower
 from spikec.errors import ProgramError, SimulationError
 from spikec.runtime import Population, Program, load_program, run, save_program
+from spikec.runtime.counters import COUNTERS
 from spikec.runtime.program import _HEADER
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -134,7 +135,7 @@ def load_and_run(data: bytes) -> None:
         return
     for arr in res.outputs.values():
         assert arr.shape[:2] == (2, 4)
-    assert res.counters.per_population.shape == (2, 1, len(program.populations), 10)
+    assert res.counters.per_population.shape == (2, 1, len(program.populations), len(COUNTERS))
 
 
 def unpack(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
