@@ -24,7 +24,6 @@ from .compiler.passes.mapping import chips_needed
 from .errors import SpikecError
 from .ir import Graph, Neuron
 from .runtime import Program, load_program, run, save_program
-from .runtime.cost import estimate
 from .runtime.program import is_program_file
 
 Handler = Callable[[argparse.Namespace, Console], int]
@@ -145,6 +144,18 @@ def _simulate(args: argparse.Namespace, console: Console) -> int:
 
 # --- run (C engine) ------------------------------------------------------------------------------
 
+def _what_if_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("co-design what-ifs (spinnaker2)")
+    g.add_argument("--chips", type=int, default=None, help="chips available")
+    g.add_argument("--pes-per-chip", type=int, default=None, help="processing elements per chip")
+    g.add_argument("--neurons-per-pe", type=int, default=None, help="most neurons one PE runs")
+
+
+def _what_if(args: argparse.Namespace) -> dict[str, Any]:
+    return {"chips": getattr(args, "chips", None), "pes_per_chip": getattr(args, "pes_per_chip", None),
+            "neurons_per_pe": getattr(args, "neurons_per_pe", None)}
+
+
 def _target(name: str) -> Any:
     from .targets.target import get_target
 
@@ -174,6 +185,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
                    help="cost table for the energy estimate (default: the target's, else loihi1)")
     p.add_argument("--save-program", default=None, help="write the lowered program (.npz) for later runs")
     p.add_argument("--threads", type=int, default=None, help="threads over samples (default: all cores)")
+    _what_if_args(p)
 
 
 def _steps(program: Program, data: Dataset, steps: int | None) -> int:
@@ -202,7 +214,10 @@ def run_engine(program: Program, data: Dataset, args: argparse.Namespace, consol
         _accuracy(result.output, data, console)
     console.print(f"wall time: {elapsed:.3f} s")
     if data.samples and steps:
-        console.print(estimate(result.counters, _target(args.cost or "loihi1").costs).summary(), highlight=False)
+        priced = _target(args.cost or "loihi1")
+        console.print(priced.price(result.counters, program).summary(), highlight=False)
+        for line in priced.notes(result.counters, program):
+            console.print(line, highlight=False)
     return 0
 
 
@@ -240,7 +255,7 @@ def _program_for(args: argparse.Namespace, console: Console) -> tuple[Program, G
     graph = _load_model(args)
     if args.target is None:
         return lower(graph, arithmetic=args.arithmetic), graph
-    compiled = _target(args.target).compile(graph)
+    compiled = _target(args.target).compile_with(graph, _what_if(args))
     console.print(f"compiled for {compiled.program.metadata.get('target', args.target)}: "
                   f"{compiled.program.n_cores} cores, pipeline depth "
                   f"{compiled.program.metadata.get('pipeline_depth', 0)} steps")
@@ -278,16 +293,17 @@ def _estimate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, default=None, help="use only the first N samples")
     p.add_argument("--steps", type=int, default=None, help="time steps (default: input length + pipeline depth)")
     p.add_argument("--threads", type=int, default=None, help="threads over samples (default: all cores)")
+    _what_if_args(p)
 
 
 def _estimate(args: argparse.Namespace, console: Console) -> int:
     target = _target(args.target)
     graph = _load_model(args)
-    compiled = target.compile(graph)
+    compiled = target.compile_with(graph, _what_if(args))
     program = compiled.program
     data = _dataset(args, program, graph)
     result = run(program, dict(data.inputs), _steps(program, data, args.steps), threads=args.threads)
-    est = estimate(result.counters, target.costs)
+    est = target.price(result.counters, program)
     totals = result.counters.by_population()
     per = max(1, data.samples)
     activity = {k: sum(c[k] for c in totals.values()) / per for k in ("synops", "nu_active", "nu_idle", "spikes",
@@ -296,13 +312,14 @@ def _estimate(args: argparse.Namespace, console: Console) -> int:
                   f"on {program.n_cores} cores; {data.samples} samples x {result.steps} steps")
     console.print("activity per sample: " + ", ".join(f"{k} {v:,.0f}" for k, v in activity.items()), highlight=False)
     console.print(est.summary(), highlight=False)
+    for line in target.notes(result.counters, program):
+        console.print(line, highlight=False)
     table = Table(title="constants", title_justify="left")
     for col in ("constant", "value", "source"):
         table.add_column(col, overflow="fold")
-    for name, src in est.sources.items():
-        value = getattr(target.costs, name).value
-        if value is not None:
-            table.add_row(name, f"{value:.4g}", src)
+    for name, constant in target.constants().items():
+        if constant.value is not None:
+            table.add_row(name, f"{constant.value:.4g}", constant.source)
     console.print(table)
     if data.labels is not None and len(result.outputs) == 1:
         _accuracy(result.output, data, console)
@@ -330,7 +347,7 @@ def compare_targets(graph: Graph, data: Dataset, names: Sequence[str], threads: 
         target = _target(name)
         program = target.compile(graph).program
         result = run(program, dict(data.inputs), _steps(program, data, None), threads=threads)
-        est = estimate(result.counters, target.costs)
+        est = target.price(result.counters, program)
         acc = "" if data.labels is None or len(result.outputs) != 1 else \
             f"{np.mean(decode_rate(result.output) == data.labels) * 100:.2f} %"
         chips = chips_needed(program.n_cores, target.spec)
@@ -364,6 +381,7 @@ def _compile_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, default=None, help="use only the first N calibration samples")
     p.add_argument("--explain", action="store_true", help="print what every pass did")
     p.add_argument("--output", default=None, help="write the compiled program (.npz; `spikec run` runs it)")
+    _what_if_args(p)
 
 
 def _compile(args: argparse.Namespace, console: Console) -> int:
@@ -376,8 +394,8 @@ def _compile(args: argparse.Namespace, console: Console) -> int:
     if args.input is not None:
         calibration = dict(load_dataset(args.input, graph).take(args.samples).inputs)
     t0 = time.perf_counter()
-    compiled = target.compile(graph, arithmetic=args.arithmetic, weight_bits=args.weight_bits,
-                              per_channel=args.per_channel, calibration=calibration)
+    compiled = target.compile_with(graph, _what_if(args), arithmetic=args.arithmetic, weight_bits=args.weight_bits,
+                                   per_channel=args.per_channel, calibration=calibration)
     elapsed = time.perf_counter() - t0
     if args.explain:
         console.print(compiled.explain(), highlight=False)
@@ -407,7 +425,10 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     run_simulation(graph, data, ns, console)
     console.print()
     ns = argparse.Namespace(steps=None, threads=None, cost="loihi1")
-    return run_engine(lower(graph), data, ns, console)
+    run_engine(lower(graph), data, ns, console)
+    console.print()
+    console.print(compare_targets(graph, data, _target_names()))
+    return 0
 
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
@@ -420,7 +441,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
                  _estimate_args, _estimate),
     "compare": ("compile for several chips and print energy, latency, cores and accuracy side by side",
                 _compare_args, _compare),
-    "demo": ("info, reference simulation and C-engine run (with a Loihi energy estimate) of the bundled model",
+    "demo": ("the bundled model: info, reference simulation, C-engine run, and every target side by side",
              _demo_args, _demo),
 }
 

@@ -55,13 +55,15 @@ class HardwareSpec:
     mesh_y: Limit = _NONE
     chips: Limit = _NONE                  # chips that can be tiled side by side
     u_overflow: str = "wrap"              # what the current register does on overflow (ir.fixed.OVERFLOWS)
+    rounding: str = "toward_zero"         # how decays drop their fraction bits (ir.fixed.ROUNDINGS)
 
     def __post_init__(self) -> None:
-        from ..ir.fixed import OVERFLOWS
+        from ..ir.fixed import OVERFLOWS, ROUNDINGS
 
-        if self.u_overflow not in OVERFLOWS:
-            raise GraphValidationError(f"u_overflow={self.u_overflow!r} in spec '{self.name}'", parameter="u_overflow",
-                                       fix=f"use one of {OVERFLOWS}")
+        for key, allowed in (("u_overflow", OVERFLOWS), ("rounding", ROUNDINGS)):
+            if getattr(self, key) not in allowed:
+                raise GraphValidationError(f"{key}={getattr(self, key)!r} in spec '{self.name}'", parameter=key,
+                                           fix=f"use one of {allowed}")
 
     def sources(self) -> dict[str, str]:
         return {f.name: getattr(self, f.name).source for f in fields(self) if isinstance(getattr(self, f.name), Limit)}

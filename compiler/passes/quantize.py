@@ -33,7 +33,7 @@ leak-truncation errors at low weight widths).
 ``threshold_shift`` puts thresholds and resets on a grid of :math:`2^{shift}` (an unsigned
 mantissa of ``threshold_bits``; a negative threshold is refused); ``bias_exponent_bits`` encodes a
 bias as a ``bias_bits`` mantissa times :math:`2^e` with the smallest :math:`e` that fits.  The spec's
-``u_overflow`` is the current register's overflow rule.
+``u_overflow`` is the current register's overflow rule and ``rounding`` the decays' rounding.
 
 **Saturation is never silent.**  A value outside its width (only possible with a forced
 ``scales=`` entry) is clamped the way the chip's
@@ -144,7 +144,7 @@ def _limits(spec: HardwareSpec, weight_bits: int | None) -> dict[str, int]:
         "bias_max": min(b_mant << ((1 << b_exp) - 1 if b_exp else 0), _smax(state)), "state_max": _smax(state),
         "min_shift": int(spec.value("input_shift") or 0),
         "max_shift": min((1 << (e - 1)) - 1, 30) if e > 0 else 0,
-        "u_overflow": spec.u_overflow,
+        "u_overflow": spec.u_overflow, "rounding": spec.rounding,
     }
 
 
@@ -577,6 +577,7 @@ def _quantize_population(graph: Graph, name: str, node: Neuron, paths: list[_Pat
         du=t["du"].astype(np.int64), dv=t["dv"].astype(np.int64), bias=bias, v_threshold=thr, v_reset=v_reset,
         reset=t["reset"], spiking_output=bool(node.spiking) or isinstance(node, Threshold), decay_bits=D,
         input_shift=shift, u_bits=lim["state_bits"], v_bits=lim["state_bits"], u_overflow=lim["u_overflow"],
+        rounding=lim["rounding"],
     )
     uniq = np.unique(scale)
     figures: dict[str, Any] = {
