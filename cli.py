@@ -276,6 +276,9 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         save_program(program, args.save_program)
         console.print(f"program saved to {args.save_program}")
     data = _dataset(args, program, graph)
+    if args.target is not None and args.backend not in _target(args.target).backends:
+        raise SpikecError(f"target {args.target} has no {args.backend} backend", parameter="--backend",
+                          fix=f"use one of {list(_target(args.target).backends)}")
     if args.backend == "lava":
         return run_on_lava(program, data, args, console)
     if args.cost is None:

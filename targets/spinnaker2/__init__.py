@@ -2,6 +2,8 @@
 under a 128 KB SRAM budget, multicast routing tables per chip with compression, and a per-PE
 cycle model of every tick."""
 
+import numpy as np
+
 from ...compiler.passes.mapping import chips_needed
 from ..target import Target
 from .chip import SPINNAKER2_CHIP, Spinnaker2Chip, pe_memory, spinnaker2_spec
@@ -13,7 +15,7 @@ SPINNAKER2_SPEC = spinnaker2_spec()
 
 def _price(counters, program):  # type: ignore[no-untyped-def]
     chips = int(program.metadata.get("chips", chips_needed(program.n_cores, SPINNAKER2_SPEC)))
-    return estimate_spinnaker2(counters, SPINNAKER2_COSTS, chips=chips, pes=int(len(set(program.core_of.tolist()))))
+    return estimate_spinnaker2(counters, SPINNAKER2_COSTS, chips=chips, pes=int(np.unique(program.core_of).size))
 
 
 def _notes(counters, program):  # type: ignore[no-untyped-def]
