@@ -18,8 +18,19 @@ from ..errors import GraphValidationError, ShapeError
 Shape = tuple[int, ...]
 
 
+def _is_frozen(value: Any, dtype: Any) -> bool:
+    return (isinstance(value, np.ndarray) and dtype is not None and value.dtype == np.dtype(dtype)
+            and not value.flags.writeable and value.flags.owndata)
+
+
 def frozen_array(value: Any, dtype: Any, param: str | None = None) -> np.ndarray:
-    """Copy ``value`` into a read-only array of ``dtype`` (nodes share no mutable state)."""
+    """Copy ``value`` into a read-only array of ``dtype`` (nodes share no mutable state).
+
+    An array this function made (read-only, owning its data, already of ``dtype``) is shared,
+    not copied: nodes derived from nodes (a pass replacing one field) then hold one copy of
+    the untouched arrays, which at 10^8 synapses is gigabytes."""
+    if _is_frozen(value, dtype):
+        return value
     try:
         arr = np.array(value, dtype=dtype, copy=True)
     except (TypeError, ValueError) as exc:  # e.g. a string or a ragged list: not a bare numpy error
@@ -31,6 +42,8 @@ def frozen_array(value: Any, dtype: Any, param: str | None = None) -> np.ndarray
 def frozen_int_array(value: Any, param: str) -> np.ndarray:
     """Like :func:`frozen_array` in int64, but a non-integer or non-finite float is an error:
     a delay of 2.7 steps or an index of NaN must not be truncated silently."""
+    if _is_frozen(value, np.int64):
+        return value
     arr = frozen_array(value, None, param)
     if arr.dtype.kind == "f" and (not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr))):
         raise GraphValidationError("must hold whole numbers", parameter=param, fix="round the values first")

@@ -59,6 +59,10 @@ def _err(msg: str, *, where: str, parameter: str | None = None, limit: Any = Non
 
 
 def _frozen(arr: Any, dtype: Any) -> np.ndarray:
+    # A read-only array that owns its data (one this module or spikec.ir made) is shared, not
+    # copied: a program lowered from a graph, or re-placed, then holds one copy of its synapses.
+    if isinstance(arr, np.ndarray) and arr.dtype == np.dtype(dtype) and not arr.flags.writeable and arr.flags.owndata:
+        return arr
     out = np.array(arr, dtype=dtype, copy=True)
     out.flags.writeable = False
     return out
