@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .program import Projection
+from .program import Program, Projection
 
-__all__ = ["SynapseList", "expand"]
+__all__ = ["SynapseList", "expand", "program_synapses"]
 
 
 @dataclass(frozen=True)
@@ -57,3 +57,15 @@ def expand(j: Projection, n_src: int, n_dst: int) -> SynapseList:
         return SynapseList(empty, empty, j.weight.reshape(-1)[:0], empty)
     src, dst, w = (np.concatenate(x) for x in zip(*parts))
     return SynapseList(src.astype(np.int64), dst.astype(np.int64), w, np.zeros(src.size, np.int64))
+
+
+def program_synapses(program: Program) -> tuple[np.ndarray, np.ndarray]:
+    """(source unit, target unit) of every non-zero synapse of ``program``, as global unit
+    indices (population offset + index), all projections concatenated."""
+    pre, post = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for j in program.projections:
+        s = expand(j, program.population(j.source).size, program.population(j.target).size)
+        keep = s.weight != 0
+        pre.append(s.source[keep] + program.offsets[program.index[j.source]])
+        post.append(s.target[keep] + program.offsets[program.index[j.target]])
+    return np.concatenate(pre), np.concatenate(post)

@@ -30,7 +30,7 @@ import numpy as np
 
 from ...errors import UnsupportedError
 from ...runtime.program import Program
-from ...runtime.synapses import expand
+from ...runtime.synapses import program_synapses
 from ..spec import HardwareSpec, Limit
 
 __all__ = ["Spinnaker2Chip", "SPINNAKER2_CHIP", "spinnaker2_spec", "PeMemory", "pe_memory"]
@@ -137,22 +137,12 @@ def pe_memory(program: Program, chip: Spinnaker2Chip = SPINNAKER2_CHIP) -> PeMem
     for k, pop in enumerate(program.populations):
         if pop.is_neuron:
             np.add.at(neurons, core[program.offsets[k]: program.offsets[k] + pop.size], 1)
-    syn = np.zeros(n, np.int64)
-    row_keys, table_keys = [], []
-    for j in program.projections:
-        s = expand(j, program.population(j.source).size, program.population(j.target).size)
-        keep = s.weight != 0
-        src = s.source[keep] + program.offsets[program.index[j.source]]
-        dst_core = core[s.target[keep] + program.offsets[program.index[j.target]]]
-        np.add.at(syn, dst_core, 1)
-        row_keys.append(dst_core.astype(np.int64) * (1 << 32) + src)
-        table_keys.append(dst_core.astype(np.int64) * (1 << 32) + core[src])
-    rows = np.zeros(n, np.int64)
-    table = np.zeros(n, np.int64)
-    for keys, out in ((row_keys, rows), (table_keys, table)):
-        if keys:
-            u = np.unique(np.concatenate(keys))
-            np.add.at(out, u >> 32, 1)
+    src, dst = program_synapses(program)
+    dst_core = core[dst].astype(np.int64)
+    syn = np.bincount(dst_core, minlength=n).astype(np.int64)
+    # One row per (PE, source neuron) and one table entry per (PE, source PE).
+    rows = np.bincount(np.unique(dst_core * (1 << 32) + src) >> 32, minlength=n).astype(np.int64)
+    table = np.bincount(np.unique(dst_core * (1 << 32) + core[src]) >> 32, minlength=n).astype(np.int64)
     per_neuron = chip.neuron_bytes.value + chip.input_buffer_bytes.value
     parts = (neurons * per_neuron, syn * chip.synapse_word_bytes.value, rows * chip.row_header_bytes.value,
              table * chip.table_entry_bytes.value)

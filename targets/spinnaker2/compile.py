@@ -4,6 +4,7 @@ enforced exactly, multicast keys, routing tables per chip, and their compression
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
@@ -14,12 +15,13 @@ from ...compiler.pipeline import Compiled
 from ...errors import ResourceLimitError
 from ...ir.graph import Graph
 from ...runtime.program import Program
-from ...runtime.synapses import expand
+from ...runtime.synapses import program_synapses
 from ..target import compile_timed
-from .chip import SPINNAKER2_CHIP, Spinnaker2Chip, pe_memory, spinnaker2_spec
-from .routing import assign_keys, build_tables, check_delivery, compress, destinations_from_synapses
+from .chip import SPINNAKER2_CHIP, PeMemory, Spinnaker2Chip, pe_memory, spinnaker2_spec
+from .routing import (CompressionResult, KeyAllocation, assign_keys, build_tables, check_delivery, compress,
+                      destinations_from_synapses)
 
-__all__ = ["compile_spinnaker2", "pe_index"]
+__all__ = ["compile_spinnaker2", "pe_index", "route_program", "Routing"]
 
 _SRAM_ROUNDS = 6
 
@@ -31,7 +33,7 @@ def pe_index(program: Program, pes_per_chip: int, mesh_x: int) -> np.ndarray:
     return (x // mesh_x) * pes_per_chip + y * mesh_x + x % mesh_x
 
 
-def _fit_sram(program: Program, chip: Spinnaker2Chip, overrides: Mapping[str, Any]) -> tuple[Program, dict]:
+def _fit_sram(program: Program, chip: Spinnaker2Chip, overrides: Mapping[str, Any]) -> tuple[Program, PeMemory, dict]:
     """Re-map with a tighter synapse budget until every PE's exact bytes fit its SRAM (rows and
     table entries are what the partitioner's synapse count leaves out)."""
     budget = chip.sram_per_pe.value
@@ -40,7 +42,7 @@ def _fit_sram(program: Program, chip: Spinnaker2Chip, overrides: Mapping[str, An
         mem = pe_memory(program, chip)
         worst = int(np.argmax(mem.total))
         if mem.total[worst] <= budget:
-            return program, {"sram_rounds": rounds, "max_sram_bytes": int(mem.total.max()),
+            return program, mem, {"sram_rounds": rounds, "max_sram_bytes": int(mem.total.max()),
                              "synapses_per_pe_limit": spec.value("synapses_per_core")}
         if rounds == _SRAM_ROUNDS:
             break
@@ -54,23 +56,27 @@ def _fit_sram(program: Program, chip: Spinnaker2Chip, overrides: Mapping[str, An
         limit=budget, fix="use fewer neurons per PE (neurons_per_pe) or a sparser network")
 
 
-def _routing(program: Program, chip: Spinnaker2Chip, pes_per_chip: int, mesh_x: int, entries: int) -> dict:
-    pe = pe_index(program, pes_per_chip, mesh_x)
-    unit_pe = pe[program.core_of]
-    pre, post = [], []
-    for j in program.projections:
-        s = expand(j, program.population(j.source).size, program.population(j.target).size)
-        keep = s.weight != 0
-        pre.append(s.source[keep] + program.offsets[program.index[j.source]])
-        post.append(s.target[keep] + program.offsets[program.index[j.target]])
+@dataclass(frozen=True)
+class Routing:
+    """Keys, compressed tables and the destination PEs of every source PE of a placed program."""
+
+    keys: KeyAllocation
+    result: CompressionResult
+    destinations: Mapping[int, np.ndarray]
+    chips: int
+
+
+def route_program(program: Program, pes_per_chip: int, mesh_x: int, entries: int) -> Routing:
+    """Multicast keys and compressed routing tables of ``program``, checked to deliver every
+    source PE's spikes to exactly its destination PEs."""
+    unit_pe = pe_index(program, pes_per_chip, mesh_x)[program.core_of]
     alloc = assign_keys(unit_pe)
-    dests = destinations_from_synapses(unit_pe, np.concatenate(pre or [np.zeros(0, np.int64)]),
-                                       np.concatenate(post or [np.zeros(0, np.int64)]))
-    n_chips = int(pe.max(initial=0)) // pes_per_chip + 1
+    dests = destinations_from_synapses(unit_pe, *program_synapses(program))
+    n_chips = int(unit_pe.max(initial=0)) // pes_per_chip + 1
     tables = build_tables(alloc, dests, pes_per_chip=pes_per_chip, width=n_chips, height=1)
     result = compress(tables, entries)
     check_delivery(result.tables, alloc, dests)
-    return {"chips": n_chips, **result.summary(), "routing": result, "keys": alloc}
+    return Routing(alloc, result, dests, n_chips)
 
 
 def compile_spinnaker2(
@@ -93,18 +99,17 @@ def compile_spinnaker2(
     spec = spinnaker2_spec(chip, **overrides)
     compiled = compile_timed(graph, spec, target="spinnaker2", arithmetic=arithmetic, weight_bits=weight_bits,
                              per_channel=per_channel, calibration=calibration)
-    program, sram = _fit_sram(compiled.program, chip, overrides)
+    program, mem, sram = _fit_sram(compiled.program, chip, overrides)
     per_chip = spec.value("mesh_x") * spec.value("mesh_y")
-    routing = _routing(program, chip, per_chip, spec.value("mesh_x"), chip.router_entries.value)
-    if chips is not None and routing["chips"] > chips:
-        raise ResourceLimitError(f"needs {routing['chips']} chips", parameter="chips", limit=chips,
-                                 fix=f"compile for chips >= {routing['chips']}")
-    figures = {k: v for k, v in routing.items() if k not in ("routing", "keys")}
-    program = dataclasses.replace(program, metadata={**program.metadata, "chips": routing["chips"],
+    routing = route_program(program, per_chip, spec.value("mesh_x"), chip.router_entries.value)
+    if chips is not None and routing.chips > chips:
+        raise ResourceLimitError(f"needs {routing.chips} chips", parameter="chips", limit=chips,
+                                 fix=f"compile for chips >= {routing.chips}")
+    figures = {"chips": routing.chips, **routing.result.summary()}
+    program = dataclasses.replace(program, metadata={**program.metadata, "chips": routing.chips,
                                                      "pes_per_chip": per_chip})
-    mem = pe_memory(program, chip)
     used = np.unique(program.core_of)
-    changes = (Change("PEs", f"{used.size} PEs on {routing['chips']} chip(s); SRAM per PE "
+    changes = (Change("PEs", f"{used.size} PEs on {routing.chips} chip(s); SRAM per PE "
                              f"{int(mem.total[used].min())}..{int(mem.total[used].max())} of "
                              f"{chip.sram_per_pe.value} bytes", {"pes": int(used.size), **sram}),
                Change("routers", f"{figures['entries_before']} routing entries before compression, "

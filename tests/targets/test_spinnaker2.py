@@ -19,7 +19,7 @@ from spikec.runtime import run
 from spikec.runtime.synapses import expand
 from spikec.targets.spinnaker2 import (SPINNAKER2_CHIP, SPINNAKER2_COSTS, TARGET, compile_spinnaker2, overruns,
                                        pe_memory, spinnaker2_spec)
-from spikec.targets.spinnaker2.compile import pe_index
+from spikec.targets.spinnaker2.compile import pe_index, route_program
 from spikec.targets.spinnaker2.routing import assign_keys, deliver
 
 torch = pytest.importorskip("torch")
@@ -66,7 +66,7 @@ def check_limits(compiled, limit_entries: int = 16384) -> dict:
     per_chip = program.metadata["pes_per_chip"]
     pe = pe_index(program, per_chip, spec.value("mesh_x"))[program.core_of]
     alloc = assign_keys(pe)
-    tables = _tables(program, pe, alloc, per_chip)
+    tables = route_program(program, per_chip, spec.value("mesh_x"), limit_entries).result.tables
     rng = np.random.default_rng(0)
     for j in program.projections:
         s = expand(j, program.population(j.source).size, program.population(j.target).size)
@@ -78,20 +78,6 @@ def check_limits(compiled, limit_entries: int = 16384) -> dict:
             got = deliver(tables, int(alloc.keys[unit]), int(pe[unit]))
             assert want <= set(got), (j.name, unit)  # a PE may also get it for another synapse of the unit
     return figures
-
-
-def _tables(program, pe, alloc, per_chip):
-    from spikec.targets.spinnaker2.routing import build_tables, compress, destinations_from_synapses
-
-    pre, post = [], []
-    for j in program.projections:
-        s = expand(j, program.population(j.source).size, program.population(j.target).size)
-        keep = s.weight != 0
-        pre.append(s.source[keep] + program.offsets[program.index[j.source]])
-        post.append(s.target[keep] + program.offsets[program.index[j.target]])
-    dests = destinations_from_synapses(pe, np.concatenate(pre), np.concatenate(post))
-    chips = int(pe.max()) // per_chip + 1
-    return compress(build_tables(alloc, dests, pes_per_chip=per_chip, width=chips, height=1)).tables
 
 
 def with_hop_delay(graph: ir.Graph) -> ir.Graph:
