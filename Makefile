@@ -43,7 +43,7 @@ PY310    ?= $(shell command -v pyenv >/dev/null 2>&1 && echo $$(pyenv root)/vers
 STAMP310 := $(VENV310)/.installed
 CORE_TESTS ?= $(wildcard tests/ir) $(wildcard tests/runtime) tests/compiler/test_nir_import_export.py \
               $(wildcard tests/compiler/test_fold_batchnorm.py tests/compiler/test_map_delays.py tests/compiler/test_quantize.py \
-                         tests/compiler/test_mapping.py tests/compiler/test_spec.py tests/targets/test_spinnaker2_routing.py)
+                         tests/compiler/test_mapping.py tests/test_hardware.py tests/targets/test_spinnaker2_routing.py)
 
 venv310: $(STAMP310) $(ENGINE310)
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from .errors import ModelImportError, SimulationError
 from .ir import Graph, Neuron, SimResult, load_graph, simulate
+from .ir.readout import decode_rate
 from .ir.serialize import is_graph_file
 
 if TYPE_CHECKING:  # the runtime (and its compiled engine) is not needed to read data files
@@ -147,13 +148,6 @@ def load_dataset(path: str | os.PathLike, graph: "Graph | Program") -> Dataset:
             f"{len(labels)} labels for {next(iter(inputs.values())).shape[0]} samples", parameter="labels"
         )
     return Dataset(inputs, labels)
-
-
-def decode_rate(output: np.ndarray) -> np.ndarray:
-    """Class per sample: the output unit with the most spikes (or the largest summed value
-    for non-spiking outputs) over time; ties go to the lowest index."""
-    totals = output.reshape(output.shape[0], output.shape[1], -1).sum(axis=1)
-    return np.argmax(totals, axis=1)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ __all__ = [
     "SimulationError",
     "ProgramError",
     "BackendError",
+    "SpecError",
 ]
 
 
@@ -87,3 +88,7 @@ class ProgramError(SpikecError):
 
 class BackendError(SpikecError):
     """An external toolchain a target runs on (Lava) is missing or failed."""
+
+
+class SpecError(SpikecError):
+    """A hardware number, spec, cost table or target option is invalid (no source, out of range)."""

@@ -99,7 +99,7 @@ class CubaNet:
 
     @property
     def b(self) -> float:
-        """Constant drive per step, (E_L - V_r) * dt/tau_m, in mV."""
+        """Sourced drive per step, (E_L - V_r) * dt/tau_m, in mV."""
         return self.el_minus_vr_mv * self.dt_over_tau_m
 
     @property

@@ -36,10 +36,10 @@ from mapping_nets import conv_net, random_net, recurrent_net, window_net  # noqa
 from spikec.compiler.passes.mapping import map_program  # noqa: E402
 from spikec.runtime import Program  # noqa: E402
 from spikec.targets.loihi.spec import LOIHI1_SPEC  # noqa: E402
-from spikec.targets.spec import HardwareSpec, Limit  # noqa: E402
+from spikec.hardware import HardwareSpec, Sourced  # noqa: E402
 
-SPEC = HardwareSpec("small-core", neurons_per_core=Limit(256, "bench"), mesh_x=Limit(8, "bench"),
-                    mesh_y=Limit(8, "bench"))
+SPEC = HardwareSpec("small-core", neurons_per_core=Sourced(256, "bench"), mesh_x=Sourced(8, "bench"),
+                    mesh_y=Sourced(8, "bench"))
 
 
 def compare(name: str, program: Program, budget: float) -> None:
@@ -76,7 +76,7 @@ def scale_spec(uniform: bool) -> HardwareSpec:
     if not uniform:
         return LOIHI1_SPEC
     return dataclasses.replace(LOIHI1_SPEC, name="Loihi 1 without the fan-in limit",
-                               fan_in_per_core=Limit(None, "dropped for the uniform stress run"))
+                               fan_in_per_core=Sourced(None, "dropped for the uniform stress run"))
 
 
 def scale_one(n: int, per_neuron: int, budget: float, uniform: bool) -> dict:

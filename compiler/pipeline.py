@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import UnsupportedError
 from ..ir.graph import Graph
 from ..runtime.program import Program
-from ..targets.spec import HardwareSpec
+from ..hardware import HardwareSpec
 from .lower import lower
 from .passes import fold_batchnorm, map_delays, map_program, quantize
 from .passes.base import PassRecord

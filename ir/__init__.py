@@ -9,6 +9,7 @@ from .linear import Affine, Linear, Projection, Scale, SparseLinear
 from .neurons import IF, LI, LIF, CubaLI, CubaLIF, Integrator, Neuron, Reset, Threshold, make_population
 from .node import Node
 from .norm import BatchNorm, MembraneBatchNorm
+from .readout import decode_rate
 from .reshape import Flatten
 from .serialize import load_graph, save_graph
 from .simulate import SimResult, simulate
@@ -19,5 +20,5 @@ __all__ = [
     "FixedCubaLIF", "MembraneBatchNorm",
     "Projection", "Linear", "Affine", "SparseLinear", "Scale", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d",
     "Flatten", "Delay", "BatchNorm",
-    "simulate", "SimResult", "save_graph", "load_graph",
+    "simulate", "SimResult", "save_graph", "load_graph", "decode_rate",
 ]

@@ -31,13 +31,11 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import GraphValidationError
+from ..hardware.arithmetic import OVERFLOWS, ROUNDINGS
 from .neurons import Neuron, Reset, _as_reset
 from .node import check_same_shape, frozen_array
 
 __all__ = ["FixedCubaLIF", "ROUNDINGS", "OVERFLOWS"]
-
-ROUNDINGS = ("toward_zero", "floor", "nearest")
-OVERFLOWS = ("saturate", "wrap", "lava_wrap")
 
 
 @dataclass(frozen=True, eq=False)

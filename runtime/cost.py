@@ -12,7 +12,7 @@ Latency of one time step::
     t_step = max_core(synops_c·t_sop + nu_c·t_nu + spikes_c·t_spike_out)
            + hops_max·t_hop + t_barrier ;   T_wall = Σ_t max(t_step, t_step_min)
 
-Every constant is a :class:`Constant` carrying its published source.  A constant that has no
+Every constant is a :class:`~spikec.hardware.Sourced` carrying its published source.  A constant that has no
 published value is ``None``: its term is left out and named in :attr:`Estimate.missing`
 rather than silently counted as zero.
 """
@@ -25,26 +25,13 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import SimulationError
+from ..hardware import Sourced
 from .counters import COUNTERS, Counters
 
-__all__ = ["Constant", "CostTable", "Estimate", "estimate"]
+__all__ = ["CostTable", "Estimate", "estimate"]
 
 
-@dataclass(frozen=True)
-class Constant:
-    """A hardware constant in SI units (J, s, W) and where it was published."""
-
-    value: float | None
-    source: str
-
-    def __post_init__(self) -> None:
-        if self.value is not None and (not np.isfinite(self.value) or self.value < 0):
-            raise SimulationError(f"constant {self.value!r} must be finite and >= 0 (source: {self.source})")
-        if not self.source:
-            raise SimulationError("every hardware constant needs its source")
-
-
-_NONE = Constant(None, "not modelled")
+_NONE = Sourced(None, "not modelled")
 
 
 @dataclass(frozen=True)
@@ -52,23 +39,23 @@ class CostTable:
     """Per-event energies (J), per-event times (s) and static power (W) of one chip."""
 
     name: str
-    e_sop: Constant = _NONE
-    e_nu_active: Constant = _NONE
-    e_nu_idle: Constant = _NONE
-    e_spike_out: Constant = _NONE
-    e_msg_local: Constant = _NONE
-    e_inject: Constant = _NONE
-    e_hop_x: Constant = _NONE
-    e_hop_y: Constant = _NONE
-    e_word: Constant = _NONE
-    e_sync: Constant = _NONE
-    p_static: Constant = _NONE  # per active core
-    t_sop: Constant = _NONE
-    t_nu: Constant = _NONE
-    t_spike_out: Constant = _NONE
-    t_hop: Constant = _NONE
-    t_barrier: Constant = _NONE
-    t_step_min: Constant = _NONE
+    e_sop: Sourced = _NONE
+    e_nu_active: Sourced = _NONE
+    e_nu_idle: Sourced = _NONE
+    e_spike_out: Sourced = _NONE
+    e_msg_local: Sourced = _NONE
+    e_inject: Sourced = _NONE
+    e_hop_x: Sourced = _NONE
+    e_hop_y: Sourced = _NONE
+    e_word: Sourced = _NONE
+    e_sync: Sourced = _NONE
+    p_static: Sourced = _NONE  # per active core
+    t_sop: Sourced = _NONE
+    t_nu: Sourced = _NONE
+    t_spike_out: Sourced = _NONE
+    t_hop: Sourced = _NONE
+    t_barrier: Sourced = _NONE
+    t_step_min: Sourced = _NONE
 
     def sources(self) -> dict[str, str]:
         return {f.name: getattr(self, f.name).source for f in fields(self) if f.name != "name"}
@@ -77,7 +64,7 @@ class CostTable:
         """This table's values under another chip's ``name``, every source prefixed with ``note``
         (for a chip with no published constants of its own, so every estimate says so)."""
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "name"}
-        return CostTable(name=name, **{k: c if c.value is None else Constant(c.value, f"{note}: {c.source}")
+        return CostTable(name=name, **{k: c if c.value is None else Sourced(c.value, f"{note}: {c.source}")
                                        for k, c in values.items()})
 
 

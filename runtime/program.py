@@ -24,6 +24,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import GraphValidationError, ProgramError
+from ..hardware.arithmetic import OVERFLOWS, ROUNDINGS
 
 __all__ = [
     "KERNELS", "RESETS", "PROJECTION_KINDS", "ROUNDINGS", "OVERFLOWS", "MAX_DELAY",
@@ -37,8 +38,6 @@ _HEADER = "__spikec_program__"
 KERNELS = ("input", "pass", "cuba_float", "cuba_fixed")
 RESETS = ("none", "value", "subtract", "subtract_next")
 PROJECTION_KINDS = ("dense", "sparse", "conv")
-ROUNDINGS = ("toward_zero", "floor", "nearest")
-OVERFLOWS = ("saturate", "wrap", "lava_wrap")
 # Longest synaptic delay in steps: bounds each population's delay ring (ring x size words).
 MAX_DELAY = 1 << 16
 # Indices are int32 in the engine.

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..errors import UnsupportedError
-from ..runtime.cost import Constant, CostTable, Estimate, estimate
+from ..hardware import Sourced
+from ..runtime.cost import CostTable, Estimate, estimate
 from ..runtime.counters import Counters
-from .spec import HardwareSpec
+from ..hardware import HardwareSpec
 
 
 def compile_timed(graph: Any, spec: HardwareSpec, *, target: str, **options: Any) -> Any:
@@ -69,7 +70,7 @@ class Target:
                                        fix=f"this target takes {list(self.overrides) or 'none'}")
         return self.compile(graph, **given, **options)
 
-    def constants(self) -> dict[str, Constant]:
+    def constants(self) -> dict[str, Sourced]:
         """Every constant the price uses, by name, with its source."""
         if isinstance(self.costs, CostTable):
             return {name: getattr(self.costs, name) for name in self.costs.sources()}

@@ -30,7 +30,7 @@ from ...ir.graph import Graph
 from ...ir.linear import Affine, Linear
 from ...ir.neurons import CubaLIF, LIF, Neuron
 from ...ir.norm import BatchNorm, MembraneBatchNorm
-from ...targets.spec import HardwareSpec
+from ...hardware import HardwareSpec
 from .base import Change, PassRecord, PassResult
 
 __all__ = ["fold_batchnorm"]

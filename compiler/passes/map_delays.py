@@ -28,7 +28,7 @@ from ...ir.delay import Delay
 from ...ir.graph import Graph
 from ...ir.linear import Affine, Linear, SparseLinear
 from ...ir.node import Node
-from ...targets.spec import HardwareSpec, Limit
+from ...hardware import HardwareSpec, Sourced
 from .base import Change, PassRecord, PassResult
 
 __all__ = ["map_delays"]
@@ -132,15 +132,15 @@ class _Plan:
 
 def _native_max_delay(spec: HardwareSpec) -> int | None:
     limit = getattr(spec, "max_delay", None)
-    value = limit.value if isinstance(limit, Limit) else limit
-    if isinstance(limit, Limit) and value is None:
+    value = limit.value if isinstance(limit, Sourced) else limit
+    if isinstance(limit, Sourced) and value is None:
         return None
-    if (not isinstance(limit, Limit) or isinstance(value, (bool, np.bool_))
+    if (not isinstance(limit, Sourced) or isinstance(value, (bool, np.bool_))
             or not isinstance(value, (int, np.integer)) or value < 0):
         raise GraphValidationError(
-            f"is {limit!r} in spec {getattr(spec, 'name', spec)!r}; it must be a Limit holding a whole "
+            f"is {limit!r} in spec {getattr(spec, 'name', spec)!r}; it must be a Sourced holding a whole "
             "number of steps >= 0 (0: no native delays) or None (unlimited)",
-            parameter="max_delay", fix="e.g. HardwareSpec(name, max_delay=Limit(15, source))",
+            parameter="max_delay", fix="e.g. HardwareSpec(name, max_delay=Sourced(15, source))",
         )
     return int(value)
 

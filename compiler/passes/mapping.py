@@ -64,7 +64,7 @@ import numpy as np
 from ...errors import ResourceLimitError
 from ...runtime.fanout import hops_xy, message_pairs, synapse_coo
 from ...runtime.program import Program
-from ...targets.spec import HardwareSpec
+from ...hardware import HardwareSpec
 from .base import Change, PassRecord
 
 __all__ = [

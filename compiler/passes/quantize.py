@@ -77,7 +77,7 @@ from ...ir.linear import Affine, Linear, Scale, SparseLinear
 from ...ir.neurons import IF, Integrator, Neuron, Reset, Threshold
 from ...ir.norm import BatchNorm, MembraneBatchNorm
 from ...ir.reshape import Flatten
-from ...targets.spec import HardwareSpec
+from ...hardware import HardwareSpec
 from .base import Change, PassRecord, PassResult
 
 __all__ = ["quantize"]
@@ -619,7 +619,7 @@ def _bias_per_output(graph: Graph, p: _Path) -> np.ndarray:
 
 def _agreement(graph: Graph, out: Graph, calibration: Any, changes: list[Change],
                pop_scale: Mapping[str, np.ndarray]) -> tuple[list[Change], dict[str, Any]]:
-    from ...api import decode_rate
+    from ...ir.readout import decode_rate
     from ...ir.simulate import simulate
 
     pops = [c.node for c in changes]

@@ -11,7 +11,7 @@ from ...compiler.passes.base import Change, PassRecord
 from ...compiler.pipeline import Compiled
 from ...errors import UnsupportedError
 from ...ir.graph import Graph
-from ..spec import HardwareSpec
+from ...hardware import HardwareSpec
 from ..target import compile_timed
 from .encode import encode, pipeline_depth
 from .spec import LOIHI2_SPEC

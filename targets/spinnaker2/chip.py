@@ -31,7 +31,7 @@ import numpy as np
 from ...errors import UnsupportedError
 from ...runtime.program import Program
 from ...runtime.synapses import program_synapses
-from ..spec import HardwareSpec, Limit
+from ...hardware import HardwareSpec, Sourced
 
 __all__ = ["Spinnaker2Chip", "SPINNAKER2_CHIP", "spinnaker2_spec", "PeMemory", "pe_memory"]
 
@@ -44,26 +44,26 @@ _SPYNN = "SpiNNakerManchester/sPyNNaker neural_modelling/src/neuron"
 class Spinnaker2Chip:
     """One SpiNNaker2 chip and spikec's software format on its PEs (every number with a source)."""
 
-    pes_per_chip: Limit = Limit(152, f"{_SPINN}: CHIPS_PER_BOARD {{(0, 0): 152}}; datasheet v0.03 [C][S]")
-    pes_per_qpe: Limit = Limit(4, f"{_SPINN}: QUAD_MAP, 38 QPEs x 4 PEs [C]")
-    sram_per_pe: Limit = Limit(131072, "SpiNNaker2 datasheet v0.03 (2021), Features 1(a): 128 KB per PE [S]")
-    router_entries: Limit = Limit(16384, f"{_SPINN}: n_router_entries; datasheet Features 2(b), one table per chip [C]")
-    chips_per_board: Limit = Limit(48, "SpiNNMachine version_248.py: 'Spin2 48 Chips' board [C]")
-    neurons_per_pe: Limit = Limit(256, "sPyNNaker DEFAULT_MAX_ATOMS_PER_CORE = POP_TABLE_MAX_ROW_LENGTH = 256 [C] "
+    pes_per_chip: Sourced = Sourced(152, f"{_SPINN}: CHIPS_PER_BOARD {{(0, 0): 152}}; datasheet v0.03 [C][S]")
+    pes_per_qpe: Sourced = Sourced(4, f"{_SPINN}: QUAD_MAP, 38 QPEs x 4 PEs [C]")
+    sram_per_pe: Sourced = Sourced(131072, "SpiNNaker2 datasheet v0.03 (2021), Features 1(a): 128 KB per PE [S]")
+    router_entries: Sourced = Sourced(16384, f"{_SPINN}: n_router_entries; datasheet Features 2(b), one table per chip [C]")
+    chips_per_board: Sourced = Sourced(48, "SpiNNMachine version_248.py: 'Spin2 48 Chips' board [C]")
+    neurons_per_pe: Sourced = Sourced(256, "sPyNNaker DEFAULT_MAX_ATOMS_PER_CORE = POP_TABLE_MAX_ROW_LENGTH = 256 [C] "
                                        "(a software choice; py-spinnaker2 sets it per population)")
-    fixed_bytes: Limit = Limit(32768, f"[U] planning assumption for code + stack + runtime ({_NUM} §2b): "
+    fixed_bytes: Sourced = Sourced(32768, f"[U] planning assumption for code + stack + runtime ({_NUM} §2b): "
                                       "the SNN app's memory map is not public")
-    neuron_bytes: Limit = Limit(24, "spikec's format: u, v, du, dv, bias, threshold as 32-bit words")
-    input_buffer_bytes: Limit = Limit(32, f"{_SPYNN}/synapses.c ring buffer: 16 delay slots x 16-bit per neuron [C]")
-    synapse_word_bytes: Limit = Limit(4, f"{_SPYNN}/synapse_row.h: one 32-bit word per synapse [C]")
-    row_header_bytes: Limit = Limit(12, f"{_SPYNN}/synapse_row.h: N_SYNAPSE_ROW_HEADER_WORDS = 3 [C]")
-    table_entry_bytes: Limit = Limit(24, f"{_SPYNN}/population_table/population_table.h: 20-byte master "
+    neuron_bytes: Sourced = Sourced(24, "spikec's format: u, v, du, dv, bias, threshold as 32-bit words")
+    input_buffer_bytes: Sourced = Sourced(32, f"{_SPYNN}/synapses.c ring buffer: 16 delay slots x 16-bit per neuron [C]")
+    synapse_word_bytes: Sourced = Sourced(4, f"{_SPYNN}/synapse_row.h: one 32-bit word per synapse [C]")
+    row_header_bytes: Sourced = Sourced(12, f"{_SPYNN}/synapse_row.h: N_SYNAPSE_ROW_HEADER_WORDS = 3 [C]")
+    table_entry_bytes: Sourced = Sourced(24, f"{_SPYNN}/population_table/population_table.h: 20-byte master "
                                          "population table entry + 4-byte address word per source PE [C]")
-    max_delay: Limit = Limit(15, "sPyNNaker 4 delay bits, 16 slots (spynnaker constants MAX_SUPPORTED_DELAY_TICS "
+    max_delay: Sourced = Sourced(15, "sPyNNaker 4 delay bits, 16 slots (spynnaker constants MAX_SUPPORTED_DELAY_TICS "
                                  "= 16 [C]); one slot is the hop's own step")
-    weight_bits: Limit = Limit(16, f"{_SPYNN}/synapse_row.h: SYNAPSE_WEIGHT_BITS = 16 [C]")
-    state_bits: Limit = Limit(32, "ARM Cortex-M4F 32-bit registers; sPyNNaker s16.15 accum [C]")
-    decay_bits: Limit = Limit(16, "spikec's choice: u0.16 decay multipliers (module docstring)")
+    weight_bits: Sourced = Sourced(16, f"{_SPYNN}/synapse_row.h: SYNAPSE_WEIGHT_BITS = 16 [C]")
+    state_bits: Sourced = Sourced(32, "ARM Cortex-M4F 32-bit registers; sPyNNaker s16.15 accum [C]")
+    decay_bits: Sourced = Sourced(16, "spikec's choice: u0.16 decay multipliers (module docstring)")
     # Placement grid of one chip's PEs for the partitioner: 152 slots.  The real QPE grid is 7 x 6
     # with 4 holes (QUAD_MAP); the hop count inside a chip is an approximation (NoC hop energy is
     # not published), the routing tables per chip are exact.
@@ -87,7 +87,7 @@ def spinnaker2_spec(chip: Spinnaker2Chip = SPINNAKER2_CHIP, *, chips: int | None
         if pes_per_chip < 1:
             raise UnsupportedError(f"pes_per_chip={pes_per_chip}", parameter="--pes-per-chip", limit=">= 1")
         mx = max(d for d in range(1, int(np.sqrt(pes_per_chip)) + 1) if pes_per_chip % d == 0)
-        chip = replace(chip, pes_per_chip=Limit(pes_per_chip, "what-if override (--pes-per-chip)"),
+        chip = replace(chip, pes_per_chip=Sourced(pes_per_chip, "what-if override (--pes-per-chip)"),
                        mesh=(mx, pes_per_chip // mx))
     if chips is not None and chips < 1:
         raise UnsupportedError(f"chips={chips}", parameter="--chips", limit=">= 1")
@@ -105,14 +105,14 @@ def spinnaker2_spec(chip: Spinnaker2Chip = SPINNAKER2_CHIP, *, chips: int | None
           f"{per_neuron} B) / {chip.synapse_word_bytes.value} B per synapse word"
     return HardwareSpec(
         name="SpiNNaker2",
-        neurons_per_core=Limit(n, chip.neurons_per_pe.source if neurons_per_pe is None else "override"),
-        synapses_per_core=Limit(int(syn), src if synapses_per_pe is None else src + ", tightened to fit rows"),
+        neurons_per_core=Sourced(n, chip.neurons_per_pe.source if neurons_per_pe is None else "override"),
+        synapses_per_core=Sourced(int(syn), src if synapses_per_pe is None else src + ", tightened to fit rows"),
         weight_bits=chip.weight_bits, state_bits=chip.state_bits, decay_bits=chip.decay_bits,
         max_delay=chip.max_delay,
-        mesh_x=Limit(chip.mesh[0], "placement grid of one chip's PEs (approximation, see chip.py)"),
-        mesh_y=Limit(chip.mesh[1], "placement grid of one chip's PEs (approximation, see chip.py)"),
-        chips=Limit(chips, "what-if override (--chips)") if chips is not None else
-        Limit(None, "boards of 48 chips tile without a fixed limit (SpiNNMachine version_48_chips.py)"),
+        mesh_x=Sourced(chip.mesh[0], "placement grid of one chip's PEs (approximation, see chip.py)"),
+        mesh_y=Sourced(chip.mesh[1], "placement grid of one chip's PEs (approximation, see chip.py)"),
+        chips=Sourced(chips, "what-if override (--chips)") if chips is not None else
+        Sourced(None, "boards of 48 chips tile without a fixed limit (SpiNNMachine version_48_chips.py)"),
         u_overflow="saturate", rounding="floor",
     )
 

@@ -15,7 +15,7 @@ A tick whose busy time exceeds the tick length **overruns** (the PE cannot keep 
     T = ticks * tick length     (real time: the machine runs tick by tick)
 
 ``packets`` counts every multicast packet received by a PE (local or remote).  Every constant
-is a :class:`~spikec.runtime.cost.Constant` with its source; one with no published value is
+is a :class:`~spikec.runtime.cost.Sourced` with its source; one with no published value is
 ``None``, its term left out and named in the estimate.
 """
 
@@ -27,7 +27,8 @@ from typing import Mapping
 import numpy as np
 
 from ...errors import SimulationError
-from ...runtime.cost import Constant, Estimate
+from ...hardware import Sourced
+from ...runtime.cost import Estimate
 from ...runtime.counters import Counters
 
 __all__ = ["Spinnaker2Costs", "SPINNAKER2_COSTS", "Overrun", "pe_busy", "overruns", "estimate_spinnaker2",
@@ -46,20 +47,20 @@ class Spinnaker2Costs:
     """Cycle counts per event, clock, tick, and the power/energy constants of one PE and chip."""
 
     name: str
-    clock_hz: Constant
-    tick_s: Constant
-    c_tick: Constant
-    c_neuron: Constant
-    c_packet_in: Constant
-    c_synapse: Constant
-    c_spike_out: Constant
-    p_idle_chip: Constant
-    p_active_pe: Constant
-    e_packet: Constant
-    e_synapse: Constant
-    e_neuron: Constant
+    clock_hz: Sourced
+    tick_s: Sourced
+    c_tick: Sourced
+    c_neuron: Sourced
+    c_packet_in: Sourced
+    c_synapse: Sourced
+    c_spike_out: Sourced
+    p_idle_chip: Sourced
+    p_active_pe: Sourced
+    e_packet: Sourced
+    e_synapse: Sourced
+    e_neuron: Sourced
 
-    def constants(self) -> dict[str, Constant]:
+    def constants(self) -> dict[str, Sourced]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "name"}
 
     def sources(self) -> dict[str, str]:
@@ -82,7 +83,7 @@ class Overrun:
                 f"in a {self.tick_s * 1e6:.0f} us tick, mostly {self.dominant}")
 
 
-def _value(c: Constant, name: str) -> float:
+def _value(c: Sourced, name: str) -> float:
     if c.value is None:
         raise SimulationError(f"the cycle model needs {name}, which has no value ({c.source})", parameter=name)
     return float(c.value)
@@ -144,7 +145,7 @@ def estimate_spinnaker2(counters: Counters, costs: Spinnaker2Costs, *, chips: in
     breakdown: dict[str, float] = {}
     core = counters.per_core
 
-    def add(term: str, constant: Constant, amount: float) -> None:
+    def add(term: str, constant: Sourced, amount: float) -> None:
         if constant.value is None:
             missing.append(term)
         else:
@@ -178,18 +179,18 @@ _P28 = "28 nm SpiNNaker2 prototype (Hoeppner et al. 2019, arXiv 1903.08941) via 
 
 SPINNAKER2_COSTS = Spinnaker2Costs(
     name="SpiNNaker2 (cycle model: SpiNNaker1 measurements; energy: 28 nm prototype)",
-    clock_hz=Constant(150e6, "SpiNNMachine version_spin2.py clock_speeds_hz [150 MHz, 300 MHz]: the low "
+    clock_hz=Sourced(150e6, "SpiNNMachine version_spin2.py clock_speeds_hz [150 MHz, 300 MHz]: the low "
                              "performance level [C]"),
-    tick_s=Constant(1e-3, "py-spinnaker2 hw.run sys_tick_in_s default 1 ms [C]"),
-    c_tick=Constant(None, "fixed per-tick cycles: not published (NUMBERS.md 1d)"),
-    c_neuron=Constant(48, f"{_S1}: {_JIN}, 240 ns per neuron update (Izhikevich)"),
-    c_packet_in=Constant(56, f"{_S1}: {_JIN}, 280 ns per received packet (interrupt, lookup, DMA start)"),
-    c_synapse=Constant(22, f"{_S1}: {_JIN}, 110 ns per synaptic word"),
-    c_spike_out=Constant(None, "cycles per spike sent: not published (NUMBERS.md 1d)"),
-    p_idle_chip=Constant(0.25, "'<250 mW baseline' per chip, Scholze et al. (OJCAS) summary, hardware-numbers.md "
+    tick_s=Sourced(1e-3, "py-spinnaker2 hw.run sys_tick_in_s default 1 ms [C]"),
+    c_tick=Sourced(None, "fixed per-tick cycles: not published (NUMBERS.md 1d)"),
+    c_neuron=Sourced(48, f"{_S1}: {_JIN}, 240 ns per neuron update (Izhikevich)"),
+    c_packet_in=Sourced(56, f"{_S1}: {_JIN}, 280 ns per received packet (interrupt, lookup, DMA start)"),
+    c_synapse=Sourced(22, f"{_S1}: {_JIN}, 110 ns per synaptic word"),
+    c_spike_out=Sourced(None, "cycles per spike sent: not published (NUMBERS.md 1d)"),
+    p_idle_chip=Sourced(0.25, "'<250 mW baseline' per chip, Scholze et al. (OJCAS) summary, hardware-numbers.md "
                                "3a [S]: an upper bound"),
-    p_active_pe=Constant(None, "active power per PE of the 22 nm chip: not published"),
-    e_packet=Constant(None, "energy per packet of SpiNNaker2: not published (SpiNNaker1: 1 nJ)"),
-    e_synapse=Constant(450e-12, f"{_P28}: 450 pJ per synaptic event"),
-    e_neuron=Constant(2.19e-9, f"{_P28}: 2.19 nJ per neuron update"),
+    p_active_pe=Sourced(None, "active power per PE of the 22 nm chip: not published"),
+    e_packet=Sourced(None, "energy per packet of SpiNNaker2: not published (SpiNNaker1: 1 nJ)"),
+    e_synapse=Sourced(450e-12, f"{_P28}: 450 pJ per synaptic event"),
+    e_neuron=Sourced(2.19e-9, f"{_P28}: 2.19 nJ per neuron update"),
 )

@@ -11,7 +11,7 @@ from spikec import ir, runtime
 from spikec.compiler.lower import lower
 from spikec.compiler.passes import map_delays
 from spikec.errors import GraphValidationError
-from spikec.targets.spec import HardwareSpec, Limit
+from spikec.hardware import HardwareSpec, Sourced
 
 DT = 1e-3
 NATIVE = [0, 1, 3, 7, 15, None]
@@ -19,7 +19,7 @@ KINDS = ["linear", "affine", "sparse"]
 
 
 def _spec(native: int | None) -> HardwareSpec:
-    return HardwareSpec("test", max_delay=Limit(native, "test"))
+    return HardwareSpec("test", max_delay=Sourced(native, "test"))
 
 
 def _spikes(shape: tuple[int, ...], seed: int, p: float = 0.3) -> np.ndarray:
@@ -193,13 +193,13 @@ def test_new_names_do_not_collide() -> None:
     _assert_same(g, res.graph, _spikes((1, 20, 2), 0, p=0.5), dtype=np.float64)
 
 
-@pytest.mark.parametrize("bad", [5, Limit(None, "x"), "7"])
+@pytest.mark.parametrize("bad", [5, Sourced(None, "x"), "7"])
 def test_bad_spec_value_names_max_delay(bad) -> None:
     g = _net(KINDS, 0, 10, fixed=False, recurrent=False)
     spec = _spec(0)
-    if isinstance(bad, Limit):
-        bad = Limit(3, "x")
-        object.__setattr__(bad, "value", -1)  # a spec built around Limit's own check
+    if isinstance(bad, Sourced):
+        bad = Sourced(3, "x")
+        object.__setattr__(bad, "value", -1)  # a spec built around Sourced's own check
     object.__setattr__(spec, "max_delay", bad)
     with pytest.raises(GraphValidationError, match="max_delay") as info:
         map_delays(g, spec)

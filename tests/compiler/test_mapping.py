@@ -20,7 +20,7 @@ from spikec.compiler.passes.mapping import (LIMITS, chips_needed, map_program, p
 from spikec.errors import ResourceLimitError
 from spikec.runtime import Population, Program, Projection, run
 from spikec.runtime.fanout import fanout_tables
-from spikec.targets.spec import HardwareSpec, Limit
+from spikec.hardware import HardwareSpec, Sourced
 
 
 def _load_nets():
@@ -36,7 +36,7 @@ NETS = _load_nets()
 
 
 def spec(neurons=None, synapses=None, fan_in=None, fan_out=None, mesh=(4, 4), chips=None) -> HardwareSpec:
-    lim = lambda v: Limit(v, "test")  # noqa: E731
+    lim = lambda v: Sourced(v, "test")  # noqa: E731
     return HardwareSpec("test", neurons_per_core=lim(neurons), synapses_per_core=lim(synapses),
                         fan_in_per_core=lim(fan_in), fan_out_per_core=lim(fan_out),
                         mesh_x=lim(mesh[0] if mesh else None), mesh_y=lim(mesh[1] if mesh else None), chips=lim(chips))
@@ -191,8 +191,8 @@ def test_issue_goal_on_the_benchmark_recurrent_net() -> None:
     """Issue 4's goal, on bench/mapping.py's own recurrent net and chip: at least 30 % less
     hop-weighted traffic than sequential fill, with every limit held."""
     program = NETS.recurrent_net()
-    sp = HardwareSpec("small-core", neurons_per_core=Limit(256, "bench"), mesh_x=Limit(8, "bench"),
-                      mesh_y=Limit(8, "bench"))
+    sp = HardwareSpec("small-core", neurons_per_core=Sourced(256, "bench"), mesh_x=Sourced(8, "bench"),
+                      mesh_y=Sourced(8, "bench"))
     base = map_program(program, sp, method="sequential").record.figures
     res = map_program(program, sp, method="metis")
     ours = res.record.figures

@@ -15,13 +15,13 @@ from spikec.ir.norm import BatchNorm, MembraneBatchNorm
 from spikec.ir.reshape import Flatten
 from spikec.runtime.engine import run
 from spikec.targets.loihi import LOIHI1_SPEC
-from spikec.targets.spec import HardwareSpec, Limit
+from spikec.hardware import HardwareSpec, Sourced
 
 FLOAT_ACCURACY = 0.975  # the bundled model in the float reference (tests/test_cli_and_api.py)
 # LOIHI1_SPEC with a 4-bit shared weight exponent (input_shift 0..7), to exercise the exponent path.
 EXP_SPEC = HardwareSpec("loihi+exp", **{k: getattr(LOIHI1_SPEC, k) for k in (
     "weight_bits", "bias_bits", "threshold_bits", "state_bits", "decay_bits")},
-    weight_exponent_bits=Limit(4, "test"))
+    weight_exponent_bits=Sourced(4, "test"))
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spikec.errors import SimulationError
+from spikec.errors import SimulationError, SpecError
 from spikec.runtime import Population, Program, Projection, run
-from spikec.runtime.cost import Constant, CostTable, estimate
+from spikec.hardware import Sourced
+from spikec.runtime.cost import CostTable, estimate
 from spikec.targets.loihi import LOIHI1
 
 
@@ -29,7 +30,7 @@ def _chain(core_xy: list[tuple[int, int]]) -> Program:
 
 
 def _table(**kw: float | None) -> CostTable:
-    return CostTable("test", **{k: Constant(v, "test value") for k, v in kw.items()})
+    return CostTable("test", **{k: Sourced(v, "test value") for k, v in kw.items()})
 
 
 def test_energy_is_the_counter_weighted_sum() -> None:
@@ -85,12 +86,12 @@ def test_latency_needs_per_step_counters() -> None:
 def test_constants_carry_sources_and_reject_nonsense() -> None:
     assert all(src for src in LOIHI1.sources().values())
     assert "Davies" in LOIHI1.e_sop.source
-    with pytest.raises(SimulationError):
-        Constant(float("nan"), "x")
-    with pytest.raises(SimulationError):
-        Constant(-1.0, "x")
-    with pytest.raises(SimulationError):
-        Constant(1.0, "")
+    with pytest.raises(SpecError):
+        Sourced(float("nan"), "x")
+    with pytest.raises(SpecError):
+        Sourced(-1.0, "x")
+    with pytest.raises(SpecError):
+        Sourced(1.0, "")
 
 
 def test_loihi_estimate_of_the_bundled_model_is_plausible() -> None:
