@@ -1,5 +1,11 @@
 """Every validation error of the IR: the right spikec error type, naming the node and the
-parameter, for bad values (NaN, inf, signs, ranges), bad shapes and bad graph structure."""
+parameter, for bad values (NaN, inf, signs, ranges), bad shapes, bad graph structure and bad
+arguments to simulate().
+
+Errors raised while a node is *built* cannot name it (nodes do not know their names), so
+those name the parameter only; everything the Graph checks names the node too.  What each
+simulation mode refuses is in test_fixed_point.py.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import numpy as np
 import pytest
 
 from spikec import ir
-from spikec.errors import GraphValidationError, ShapeError, SpikecError
+from spikec.errors import GraphValidationError, ShapeError, SimulationError, SpikecError, UnsupportedError
 
 NAN, INF = float("nan"), float("inf")
 
@@ -87,10 +93,12 @@ def test_parameter_of_another_shape_is_never_broadcast(chain, raises_named, kind
             chain(node.replace(**{param: bad}), in_shape=(3,))
 
 
-def test_unknown_reset_mode():
+def test_unknown_reset_mode(raises_named):
     with pytest.raises(GraphValidationError) as info:
         pop(ir.LIF, tau=4.0, v_threshold=1.0, reset="zero")
     assert info.value.parameter == "reset" and "subtract_next" in str(info.value)
+    with raises_named(GraphValidationError, None, "reset"):
+        ir.LIF(tau=[2.0], r=[1.0], v_leak=[0.0], v_threshold=[1.0], v_reset=[0.0], reset="hard")
     with pytest.raises(GraphValidationError) as info:
         fixed(reset="soft")
     assert info.value.parameter == "reset"
@@ -107,6 +115,23 @@ def test_make_population_errors():
         ir.make_population(ir.LIF, 3, tau=4.0, v_threshold=1.0, beta=0.9)
     assert info.value.parameter == "beta"
     assert ir.make_population(ir.LIF, (2, 3), tau=4.0, v_threshold=1.0).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    "parameter, build",
+    [
+        ("weight", lambda: ir.Linear([["a", "b"]])),
+        ("tau", lambda: ir.make_population(ir.LIF, 2, tau="slow", v_threshold=1.0)),
+        ("tau", lambda: ir.LIF(tau=[[1.0], [1.0, 2.0]], r=1, v_leak=0, v_threshold=1, v_reset=0)),
+        ("delay", lambda: ir.Delay(["a"])),
+        ("mean", lambda: ir.BatchNorm(["x"], [1.0], [1.0], [0.0])),
+    ],
+    ids=["weight-strings", "tau-string", "tau-ragged", "delay-strings", "mean-strings"],
+)
+def test_values_that_are_not_numbers_name_the_parameter(raises_named, parameter, build):
+    """Not a bare numpy error: a spikec error naming the parameter (the node has no name yet)."""
+    with raises_named(GraphValidationError, None, parameter):
+        build()
 
 
 def test_population_receiving_wrong_shape(chain, raises_named):
@@ -371,7 +396,8 @@ def test_input_and_output_shapes(chain, raises_named):
             chain(ir.Scale(np.ones(3)), in_shape=bad)
     with raises_named(ShapeError, "output"):
         chain(ir.Scale(np.ones(3)), in_shape=(3,), out_shape=(4,))
-    assert chain(ir.Scale(np.ones(3)), in_shape=3, out_shape=3).out_shape("output") == (3,)
+    g = chain(ir.Scale(np.ones(3)), in_shape=3, out_shape=3)
+    assert g.out_shape("output") == (3,) and g.shapes["l0"] == ((3,), (3,))
 
 
 # --- fixed-point neurons -------------------------------------------------------------------------
@@ -383,6 +409,7 @@ def test_input_and_output_shapes(chain, raises_named):
         (dict(du=[0, 4097, 0]), "du"),
         (dict(du=[-1, 0, 0]), "du"),
         (dict(dv=[0, 0, 5000]), "dv"),
+        (dict(dv=[-1, 0, 0]), "dv"),
         (dict(decay_bits=0), "decay_bits"),
         (dict(decay_bits=31), "decay_bits"),
         (dict(decay_bits=-3), "decay_bits"),
@@ -432,11 +459,10 @@ def three():
     return {"in": ir.Input((2,)), "s": ir.Scale(np.ones(2)), "out": ir.Output()}
 
 
-def test_graph_dt():
-    for dt in (0.0, -1e-3, NAN, INF, "fast", None):
-        with pytest.raises(GraphValidationError) as info:
-            ir.Graph(three(), [("in", "s"), ("s", "out")], dt=dt)
-        assert info.value.parameter == "dt"
+@pytest.mark.parametrize("dt", [0.0, -1e-3, NAN, INF, "fast", None])
+def test_graph_dt(raises_named, dt):
+    with raises_named(GraphValidationError, None, "dt"):
+        ir.Graph(three(), [("in", "s"), ("s", "out")], dt=dt)
 
 
 def test_graph_structure_errors(raises_named):
@@ -453,10 +479,12 @@ def test_graph_structure_errors(raises_named):
         ir.Graph(three(), edges + [("s", "in")])
     with raises_named(GraphValidationError, "out"):
         ir.Graph({**three(), "s2": ir.Scale(np.ones(2))}, edges + [("out", "s2")])
-    with raises_named(GraphValidationError, None):
+    with raises_named(GraphValidationError, None) as info:
         ir.Graph({"s": ir.Scale(np.ones(2)), "out": ir.Output()}, [("s", "out")])
-    with raises_named(GraphValidationError, None):
+    assert "no Input" in str(info.value)
+    with raises_named(GraphValidationError, None) as info:
         ir.Graph({"in": ir.Input((2,)), "s": ir.Scale(np.ones(2))}, [("in", "s")])
+    assert "no Output" in str(info.value)
     with raises_named(GraphValidationError, "s2") as info:
         ir.Graph({**three(), "s2": ir.Scale(np.ones(2))}, edges)
     assert "incoming" in str(info.value)
@@ -464,6 +492,12 @@ def test_graph_structure_errors(raises_named):
         ir.Graph({**three(), "s": np.ones(2)}, edges)
     with raises_named(GraphValidationError, None):
         ir.Graph({**three(), "": ir.Scale(np.ones(2))}, edges + [("in", "")])
+
+
+@pytest.mark.parametrize("edges", [[("in", "s"), ("s",)], [("in", "s", "out")]], ids=["one-name", "three-names"])
+def test_edges_must_be_pairs(raises_named, edges):
+    with raises_named(GraphValidationError, None, "edges"):
+        ir.Graph(three(), edges)
 
 
 def test_unreachable_cycle(raises_named):
@@ -502,3 +536,46 @@ def test_with_node_unknown_name(raises_named):
 
 def test_every_error_is_a_spikec_error():
     assert issubclass(ShapeError, GraphValidationError) and issubclass(GraphValidationError, SpikecError)
+    assert issubclass(SimulationError, SpikecError) and issubclass(UnsupportedError, SpikecError)
+
+
+# --- simulate() arguments ----------------------------------------------------------------------------
+
+
+def test_simulate_argument_errors(chain, raises_named):
+    g = chain(ir.Scale(np.ones(2)), in_shape=(2,))
+    x = np.zeros((1, 3, 2))
+    with raises_named(SimulationError, None, "mode"):
+        ir.simulate(g, x, mode="analog")
+    with raises_named(SimulationError, None, "steps"):
+        ir.simulate(g, x, steps=-1)
+    for bad in (np.zeros((3, 2)), np.zeros((1, 3, 3)), np.zeros((1, 3, 2, 1))):  # no batch axis, wrong shapes
+        with raises_named(SimulationError, "input"):
+            ir.simulate(g, bad)
+    with raises_named(SimulationError, "input"):
+        ir.simulate(g, np.full((1, 3, 2), "a"))
+    with raises_named(SimulationError, "input"):
+        ir.simulate(g, np.full((1, 3, 2), NAN))
+    with pytest.raises(SimulationError):
+        ir.simulate(g, {"nope": x})
+    with pytest.raises(SimulationError):
+        ir.simulate(g, {"input": x, "extra": x})
+    for record in ("ghost", ["ghost"]):
+        with raises_named(SimulationError, "ghost"):
+            ir.simulate(g, x, record=record)
+    with raises_named(UnsupportedError, "input"):
+        ir.simulate(g, np.full((1, 3, 2), 0.5), mode="fixed")
+
+
+def test_several_inputs_and_outputs():
+    nodes = {"a": ir.Input(2), "b": ir.Input(2), "lif": pop(ir.LIF, 2, tau=4.0, v_threshold=1.0),
+             "o1": ir.Output(), "o2": ir.Output()}
+    g = ir.Graph(nodes, [("a", "lif"), ("b", "lif"), ("lif", "o1"), ("lif", "o2")], dt=1.0)
+    with pytest.raises(SimulationError):
+        ir.simulate(g, np.zeros((1, 3, 2)))  # which input?
+    with pytest.raises(SimulationError):
+        ir.simulate(g, {"a": np.zeros((1, 3, 2)), "b": np.zeros((2, 3, 2))})  # batches differ
+    res = ir.simulate(g, {"a": np.ones((1, 3, 2)), "b": np.ones((1, 3, 2))})
+    with pytest.raises(SimulationError):
+        res.output  # which output?
+    np.testing.assert_array_equal(res.outputs["o1"], res.outputs["o2"])

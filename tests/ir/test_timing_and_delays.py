@@ -1,13 +1,15 @@
 """The timing rule of ir/graph.py (instantaneous forward edges, back edges one step late,
-summed inputs), synaptic and axonal delays, and the simulator's input/output contract."""
+summed inputs), the schedule (order and back edges) it rests on, synaptic and axonal delays,
+and the simulator's input/output contract (its argument errors are in test_validation.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spikec import ir
-from spikec.errors import SimulationError, UnsupportedError
 
 
 def threshold(n=1, value=0.5):
@@ -90,6 +92,50 @@ def test_inputs_of_a_node_are_summed(run):
     assert out.tolist() == [[2.5, 3.0], [3.25, 5.0]]
 
 
+# --- the schedule ----------------------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 7).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=3 * n))))
+def test_schedule_on_random_graphs(case):
+    """Nodes a0..a{n-1} (Integrators of one neuron) on a chain from the input, plus random extra
+    edges: the order puts every source of a non-back edge first, removing the back edges leaves
+    no cycle, and the back edges are exactly the edges a_i -> a_j with j <= i (the walk follows
+    the chain first, so every a_j is on its stack when a_i's extra edges are explored)."""
+    n, extra = case
+    nodes: dict[str, ir.Node] = {"input": ir.Input(1)}
+    nodes.update({f"a{i}": ir.Integrator(r=np.ones(1)) for i in range(n)})
+    nodes["output"] = ir.Output()
+    edges = [("input", "a0")] + [(f"a{i}", f"a{i + 1}") for i in range(n - 1)] + [(f"a{n - 1}", "output")]
+    for i, j in extra:
+        if (f"a{i}", f"a{j}") not in edges:
+            edges.append((f"a{i}", f"a{j}"))
+    graph = ir.Graph(nodes, edges, dt=1.0)
+    pos = {name: k for k, name in enumerate(graph.order)}
+    for a, b in graph.edges:
+        if (a, b) in graph.back_edges:
+            assert pos[b] <= pos[a]
+        else:
+            assert pos[a] < pos[b]
+    backward = {(a, b) for a, b in graph.edges if a[0] == b[0] == "a" and int(b[1:]) <= int(a[1:])}
+    assert graph.back_edges == backward
+    ir.simulate(graph, np.ones((1, 3, 1)), dtype=np.float64)
+
+
+def test_diamond_and_skip_connections_have_no_back_edges(run):
+    nodes = {
+        "input": ir.Input(1), "a": ir.Linear([[1.0]]), "b": ir.Linear([[2.0]]), "c": ir.Integrator(r=np.ones(1)),
+        "output": ir.Output(),
+    }
+    edges = [("input", "a"), ("input", "b"), ("a", "b"), ("b", "c"), ("a", "c"), ("input", "c"), ("c", "output")]
+    graph = ir.Graph(nodes, edges, dt=1.0)
+    assert graph.back_edges == frozenset()
+    assert graph.order == ("input", "a", "b", "c", "output")
+    # c receives a + b + x = x + (2x + 2x) + x = 6x in the same step
+    assert run(graph, np.array([[1.0], [0.5]]))[:, 0].tolist() == [6.0, 9.0]
+
+
 # --- synaptic delays -------------------------------------------------------------------------------
 
 W = np.array([[1.0, 2.0, 4.0], [8.0, 16.0, 32.0]])
@@ -131,18 +177,24 @@ def test_zero_delay_array_is_no_delay(run, chain):
 
 
 def test_delay_node(run, chain):
-    """A spike at step t leaves a Delay of d at step t + d, per element, for any pattern."""
+    """A value (or a spike) at step t leaves a Delay of d at step t + d, unchanged, per element,
+    for any pattern."""
     rng = np.random.default_rng(0)
     delay = np.array([[0, 1], [3, 7]])
-    x = (rng.random((12, 2, 2)) < 0.5).astype(float)
-    out = run(chain(ir.Delay(delay), threshold((2, 2)), in_shape=(2, 2)), x)
+    x = (rng.random((12, 2, 2)) < 0.5) * rng.integers(1, 5, size=(12, 2, 2)).astype(float)
+    values = run(chain(ir.Delay(delay), in_shape=(2, 2)), x)
+    spikes = run(chain(ir.Delay(delay), threshold((2, 2)), in_shape=(2, 2)), x)
     for i, j in np.ndindex(2, 2):
         d = delay[i, j]
-        assert out[:, i, j].tolist() == [0.0] * d + x[: 12 - d, i, j].tolist()
+        assert values[:, i, j].tolist() == [0.0] * d + x[: 12 - d, i, j].tolist()
+        assert spikes[:, i, j].tolist() == [0.0] * d + (x[: 12 - d, i, j] > 0.5).tolist()
 
 
-def test_delays_keep_delivering_after_the_input_ends(run, chain):
-    g = chain(ir.Delay(np.array([2])), in_shape=(1,))
+@pytest.mark.parametrize(
+    "node", [ir.Delay(np.array([2])), ir.Linear(np.ones((1, 1)), delay=np.array([[2]]))], ids=["Delay", "Linear"]
+)
+def test_delays_keep_delivering_after_the_input_ends(chain, node):
+    g = chain(node, in_shape=(1,))
     out = ir.simulate(g, np.ones((1, 1, 1)), steps=4, dtype=np.float64).output[0, :, 0]
     assert out.tolist() == [0, 0, 1, 0]
 
@@ -167,38 +219,3 @@ def test_record_and_dtypes(chain):
     assert res.output.dtype == np.float32 and res.recorded["l0"].shape == (3, 4, 2)
     assert ir.simulate(g, x.astype(int), dtype=np.float64).output.dtype == np.float64
     assert ir.simulate(g, x.astype(bool), record="l1").recorded["l1"].sum() == 24
-
-
-def test_simulate_errors(chain, raises_named):
-    g = chain(ir.Scale(np.ones(2)), in_shape=(2,))
-    x = np.zeros((1, 3, 2))
-    with pytest.raises(SimulationError) as info:
-        ir.simulate(g, x, mode="analog")
-    assert info.value.parameter == "mode"
-    for bad in (np.zeros((3, 2)), np.zeros((1, 3, 3)), np.zeros((1, 3, 2, 1))):
-        with raises_named(SimulationError, "input"):
-            ir.simulate(g, bad)
-    with raises_named(SimulationError, "input"):
-        ir.simulate(g, np.full((1, 3, 2), "a"))
-    with raises_named(SimulationError, "input"):
-        ir.simulate(g, np.full((1, 3, 2), np.nan))
-    with pytest.raises(SimulationError):
-        ir.simulate(g, {"nope": x})
-    with pytest.raises(SimulationError):
-        ir.simulate(g, {"input": x, "extra": x})
-    with pytest.raises(SimulationError) as info:
-        ir.simulate(g, x, steps=-1)
-    assert info.value.parameter == "steps"
-    with raises_named(SimulationError, "ghost"):
-        ir.simulate(g, x, record=["ghost"])
-
-    nodes = {"a": ir.Input((2,)), "b": ir.Input((2,)), "o1": ir.Output(), "o2": ir.Output()}
-    two = ir.Graph(nodes, [("a", "o1"), ("b", "o2")])
-    with pytest.raises(SimulationError):
-        ir.simulate(two, x)
-    with pytest.raises(SimulationError):
-        ir.simulate(two, {"a": x, "b": np.zeros((2, 3, 2))})
-    with pytest.raises(SimulationError):
-        ir.simulate(two, {"a": x, "b": x}).output
-    with raises_named(UnsupportedError, "input"):
-        ir.simulate(g, np.full((1, 3, 2), 0.5), mode="fixed")

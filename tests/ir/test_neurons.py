@@ -1,7 +1,9 @@
-"""The neuron equations of ir/neurons.py's docstring, checked step by step against sequences
-computed by hand.  Every number is a dyadic fraction, so float64 holds it exactly and a
-membrane that lands exactly on the threshold really is equal to it.
+"""The float neuron models of ir/neurons.py (forward Euler in decay form, strict threshold,
+four reset modes) and the membrane batch-norm, against sequences computed by hand from the
+docstring, plus drawn parameters against a plain-Python loop of the same equations.
 
+Every number is a dyadic fraction, so float64 holds it exactly, results are compared with
+``==``, and a membrane that lands exactly on the threshold really is equal to it.
 Unless said otherwise: dt = 1, tau = 2 (alpha = 1/2), r = 2 (gain = r dt / tau = 1).
 """
 
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from spikec import ir
 
@@ -28,6 +32,7 @@ def drive(run, chain, neuron, x, dt=1.0):
 # --- LIF ---------------------------------------------------------------------------------------
 
 # x = 0.25, 1.5, 0.75, 0.5, 1, 1; threshold 1; v_reset 0.25.  v^- = v/2 + x.
+LIF_X = [[0.25], [1.5], [0.75], [0.5], [1.0], [1.0]]
 LIF_TABLE = {
     # v^-: .25 | .125+1.5=1.625 (spike, v=.25) | .125+.75=.875 | .4375+.5=.9375 | .46875+1=1.46875 (spike, v=.25)
     #      | .125+1=1.125 (spike)
@@ -46,8 +51,23 @@ LIF_TABLE = {
 @pytest.mark.parametrize("mode", MODES)
 def test_lif_reset_modes(run, chain, mode):
     lif = population(ir.LIF, tau=2.0, r=2.0, v_threshold=1.0, v_reset=0.25, reset=mode)
-    out = drive(run, chain, lif, [[0.25], [1.5], [0.75], [0.5], [1.0], [1.0]])
+    out = drive(run, chain, lif, LIF_X)
     assert out[:, 0].tolist() == LIF_TABLE[mode]
+
+
+# x = 4, 0, 0; threshold 1, v_reset 0: one large overshoot.
+LIF_OVERSHOOT = {
+    "value": [1, 0, 0],  # 4 (spike, v=0) | 0 | 0
+    "subtract": [1, 1, 0],  # 4 (v=3) | 1.5 (spike, v=.5) | .25
+    "subtract_next": [1, 0, 0],  # 4 (spike) | 2-1 = 1 (not > 1: strict after the subtraction too) | .5
+    "none": [1, 1, 0],  # 4 | 2 | 1 (not > 1)
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_lif_reset_modes_after_an_overshoot(run, chain, mode):
+    lif = population(ir.LIF, tau=2.0, r=2.0, v_threshold=1.0, reset=mode)
+    assert drive(run, chain, lif, [[4.0], [0.0], [0.0]])[:, 0].tolist() == LIF_OVERSHOOT[mode]
 
 
 def test_lif_leak_and_time_step(run, chain):
@@ -65,6 +85,13 @@ def test_lif_with_tau_equal_to_dt_forgets_everything(run, chain):
     """alpha = 0: v^-[t] = r x[t] + v_leak."""
     li = population(ir.LI, tau=1.0, r=3.0, v_leak=0.5)
     assert drive(run, chain, li, [[1.0], [0.0], [-1.0]])[:, 0].tolist() == [3.5, 0.5, -2.5]
+
+
+def test_float32_is_the_default_dtype(chain):
+    lif = population(ir.LIF, tau=2.0, r=2.0, v_threshold=1.0, v_reset=0.25)
+    out = ir.simulate(chain(lif, in_shape=(1,)), np.array(LIF_X)[None]).output
+    assert out.dtype == np.float32
+    assert out[0, :, 0].tolist() == LIF_TABLE["value"]
 
 
 # --- CubaLIF -----------------------------------------------------------------------------------
@@ -209,6 +236,14 @@ def test_membrane_batchnorm_negative_gamma_and_channels(run, chain):
     assert out[:, 1, 1].tolist() == [0, 0, 0, 0]
 
 
+def test_membrane_batchnorm_mean_is_per_channel(run, chain):
+    """IF, threshold 0, one step of input 1 (v = 1): channel 0 (mean 0) sees 1 and fires,
+    channel 1 (mean 10) sees -9 and does not."""
+    neuron = population(ir.IF, (2, 2), v_threshold=0.0)
+    bn = ir.MembraneBatchNorm(neuron, mean=[0.0, 10.0], var=[1.0, 1.0], gamma=[1.0, 1.0], beta=[0.0, 0.0], eps=0.0)
+    assert drive(run, chain, bn, np.ones((1, 2, 2)))[0].tolist() == [[1, 1], [0, 0]]
+
+
 def test_membrane_batchnorm_value_reset_acts_on_the_raw_membrane(run, chain):
     """LIF alpha .5, gain 1, v_reset = .5.  BN: a = 1, b = -1 (mean 1): fires when v - 1 > 0."""
     neuron = population(ir.LIF, tau=2.0, r=2.0, v_threshold=0.0, v_reset=0.5)
@@ -216,3 +251,52 @@ def test_membrane_batchnorm_value_reset_acts_on_the_raw_membrane(run, chain):
     # v: 1.5 (fires, v=.5) | .25+.875=1.125 (fires, v=.5) | .25+.5=.75 | .375+.5=.875
     x = [[1.5], [0.875], [0.5], [0.5]]
     assert drive(run, chain, bn, x)[:, 0].tolist() == [1, 1, 0, 0]
+
+
+# --- drawn parameters against a plain-Python loop of the docstring's equations -------------
+
+quarter = st.integers(-8, 8).map(lambda k: k / 4)
+# A LIF with leak and a negative v_reset (alpha 3/4, gain 1/2, bias 1/8, threshold 3/4) in every
+# reset mode, always tried: each mode fires and resets several times on this input.
+LEAKY = dict(cuba=False, tau_mem=2.0, tau_syn=1.0, r=2.0, v_leak=0.5, w_in=0.0, v_reset=-0.5, thr=0.75,
+             x=[1.0, 0.0, 2.0, 2.0, 0.0, 1.0, 3.0, 0.0, 0.0, 1.0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    cuba=st.booleans(),
+    reset=st.sampled_from(MODES),
+    tau_mem=st.sampled_from([1.0, 2.0, 4.0, 8.0]),
+    tau_syn=st.sampled_from([1.0, 2.0, 4.0]),
+    r=quarter, v_leak=quarter, w_in=quarter, v_reset=quarter,
+    thr=st.integers(0, 8).map(lambda k: k / 4),
+    x=st.lists(quarter, min_size=1, max_size=15),
+)
+@example(reset="value", **LEAKY)
+@example(reset="subtract", **LEAKY)
+@example(reset="subtract_next", **LEAKY)
+@example(reset="none", **LEAKY)
+def test_float_neuron_matches_python_loop(chain, run, cuba, reset, tau_mem, tau_syn, r, v_leak, w_in, v_reset, thr, x):
+    dt = 0.5
+    common = dict(r=r, v_leak=v_leak, v_threshold=thr, v_reset=v_reset, reset=reset)
+    if cuba:
+        node = population(ir.CubaLIF, tau_syn=tau_syn, tau_mem=tau_mem, w_in=w_in, **common)
+    else:
+        node = population(ir.LIF, tau=tau_mem, **common)
+    out = run(chain(node, in_shape=(1,), dt=dt), np.asarray(x, dtype=np.float64)[:, None])[:, 0].tolist()
+    a_mem, g_mem, b_mem = 1 - dt / tau_mem, r * dt / tau_mem, v_leak * dt / tau_mem
+    a_syn, g_syn = 1 - dt / tau_syn, w_in * dt / tau_syn
+    i = v = z = 0.0
+    expected = []
+    for xt in x:
+        if cuba:
+            i = a_syn * i + g_syn * xt
+            vm = a_mem * v + g_mem * i + b_mem
+        else:
+            vm = a_mem * v + g_mem * xt + b_mem
+        if reset == "subtract_next":
+            vm -= thr * z
+        z = 1.0 if vm > thr else 0.0
+        v = v_reset if (reset == "value" and z) else vm - thr * z if reset == "subtract" else vm
+        expected.append(z)
+    assert out == expected
