@@ -32,11 +32,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from mapping_nets import conv_net, random_net, recurrent_net, window_net  # noqa: E402
-
-from spikec.compiler.passes.mapping import map_program  # noqa: E402
-from spikec.runtime import Program  # noqa: E402
-from spikec.targets.loihi.spec import LOIHI1_SPEC  # noqa: E402
+from spikec.compiler.mapping import map_program  # noqa: E402
 from spikec.hardware import HardwareSpec, Sourced  # noqa: E402
+from spikec.hardware.loihi import LOIHI1_SPEC  # noqa: E402
+from spikec.runtime import Program  # noqa: E402
 
 SPEC = HardwareSpec("small-core", neurons_per_core=Sourced(256, "bench"), mesh_x=Sourced(8, "bench"),
                     mesh_y=Sourced(8, "bench"))

@@ -1,12 +1,10 @@
-"""spikec.compiler.passes: pure Graph -> Graph passes (fold_batchnorm, quantize, map_delays, partition)."""
+"""spikec.compiler.passes: pure Graph -> Graph passes (fold_batchnorm, quantize, map_delays).
+
+Mapping onto cores works on the lowered Program, not the graph: see :mod:`spikec.compiler.mapping`."""
 
 from .base import Change, PassRecord, PassResult
 from .fold_batchnorm import fold_batchnorm
 from .map_delays import map_delays
-from .mapping import MappingResult, map_program, partition, place, route
 from .quantize import quantize
 
-__all__ = [
-    "Change", "PassRecord", "PassResult", "fold_batchnorm", "map_delays", "quantize",
-    "MappingResult", "map_program", "partition", "place", "route",
-]
+__all__ = ["Change", "PassRecord", "PassResult", "fold_batchnorm", "map_delays", "quantize"]

@@ -13,14 +13,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from spikec.compiler.passes import mapping as mapping_pass
-from spikec.compiler.passes.mapping import (LIMITS, chips_needed, map_program, partition, place, refine, route,
-                                            traffic)
+from spikec.compiler.mapping import LIMITS, chips_needed, map_program, partition, place, refine, route, traffic
+from spikec.compiler.mapping import tuning as mapping_pass
 from spikec.errors import ResourceLimitError
+from spikec.hardware import HardwareSpec, Sourced
 from spikec.runtime import Population, Program, Projection, run
 from spikec.runtime.fanout import fanout_tables
-from spikec.hardware import HardwareSpec, Sourced
 
 
 def _load_nets():
