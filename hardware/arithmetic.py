@@ -1,5 +1,6 @@
 """Fixed-point register modes a chip can have.  Their order is the C engine's numbering
-(``csrc/engine.h``); the IR (``ir.fixed``), the program format and the specs all read them here."""
+(``csrc/engine.h``, compared by ``tests/runtime/test_c_tables.py``); the IR (``ir.fixed``), the
+program format and the specs all read them here."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from ..errors import GraphValidationError, ShapeError
 from .linear import Projection, _weight_dtype
 from .node import Node, Shape, check_finite, frozen_array
 
-__all__ = ["Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "normalize_padding", "conv_output_size"]
+__all__ = ["ConvNd", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "normalize_padding", "conv_output_size"]
 
 Pairs = tuple[tuple[int, int], ...]
 
@@ -61,7 +61,10 @@ def conv_output_size(size: int, kernel: int, stride: int, pad: tuple[int, int], 
 
 
 @dataclass(frozen=True, eq=False)
-class _ConvNd(Projection):
+class ConvNd(Projection):
+    """Base of :class:`Conv1d` and :class:`Conv2d` (``ndim`` spatial dimensions): what every
+    convolution has in common, for passes that treat them alike.  Not a node on its own."""
+
     weight: np.ndarray
     bias: np.ndarray | None = None
     stride: Any = 1
@@ -145,14 +148,14 @@ class _ConvNd(Projection):
 
 
 @dataclass(frozen=True, eq=False)
-class Conv1d(_ConvNd):
+class Conv1d(ConvNd):
     """1-D convolution; input (C_in, L), weight (C_out, C_in/groups, K)."""
 
     ndim: ClassVar[int] = 1
 
 
 @dataclass(frozen=True, eq=False)
-class Conv2d(_ConvNd):
+class Conv2d(ConvNd):
     """2-D convolution; input (C_in, H, W), weight (C_out, C_in/groups, K_h, K_w)."""
 
     ndim: ClassVar[int] = 2

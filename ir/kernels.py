@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from . import ops
-from .conv import AvgPool2d, SumPool2d, _ConvNd
+from .conv import AvgPool2d, ConvNd, SumPool2d
 from .delay import Delay
 from .fixed import FixedCubaLIF
 from .graph import Graph
@@ -142,7 +142,7 @@ def _sparse(graph: Graph, name: str, ctx: Context) -> Kernel:
 
 
 def _conv(graph: Graph, name: str, ctx: Context) -> Kernel:
-    node: _ConvNd = graph.nodes[name]
+    node: ConvNd = graph.nodes[name]
     w = _param(ctx, name, "weight", node.weight)
     b = _param(ctx, name, "bias", node.bias)
     return lambda x: ops.conv(x, w, b, node.stride, node.padding, node.dilation, node.groups)
@@ -305,7 +305,7 @@ _FACTORIES: list[tuple[type, Callable[[Graph, str, Context], Kernel]]] = [
     (Linear, _dense),
     (Affine, _dense),
     (SparseLinear, _sparse),
-    (_ConvNd, _conv),
+    (ConvNd, _conv),
     (SumPool2d, _pool),
     (AvgPool2d, _pool),
     (Scale, _scale),

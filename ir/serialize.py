@@ -2,14 +2,14 @@
 
 NIR cannot hold everything spikec's IR can (fixed-point neurons, per-synapse delays, reset
 modes, membrane batch-norm), so spikec has its own format: the arrays of every node as npz
-entries, plus one JSON header that names each node's type and its non-array fields.  Loading
+entries, plus one JSON header that names each node's type and its non-array fields (the
+file format of :mod:`spikec.ir.npzfile`).  Loading
 rebuilds the nodes through their constructors, so a loaded graph is validated like any other.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from enum import Enum
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelImportError
+from . import npzfile
 from .graph import Graph
 from .node import Node
 
@@ -34,7 +35,8 @@ def _node_types() -> dict[str, type[Node]]:
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, Node) and not value.__name__.startswith("_"):
                 found[value.__name__] = value
-    return found
+    # A base (Node, Neuron, Projection, ConvNd) is no node kind of its own: a file naming one is refused.
+    return {name: cls for name, cls in found.items() if not any(c is not cls and issubclass(c, cls) for c in found.values())}
 
 
 def _encode(node: Node, key: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -79,37 +81,21 @@ def save_graph(graph: Graph, path: str | os.PathLike) -> None:
         "nodes": nodes,
         "edges": [list(e) for e in graph.edges],
     }
-    arrays[_HEADER] = np.frombuffer(json.dumps(header, default=str).encode(), dtype=np.uint8)
-    with open(path, "wb") as fh:
-        np.savez_compressed(fh, **arrays)
+    npzfile.write(path, _HEADER, header, arrays, default=str)
 
 
 def is_graph_file(path: str | os.PathLike) -> bool:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return _HEADER in data.files
-    except (OSError, ValueError):
-        return False
+    """Whether ``path`` is an ``.npz`` written by :func:`save_graph` (and not, say, a program)."""
+    return npzfile.is_file(path, _HEADER)
 
 
 def load_graph(path: str | os.PathLike) -> Graph:
     """Read a graph written by :func:`save_graph` (validated on load)."""
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ModelImportError(f"cannot read {os.fspath(path)!r}: {exc}") from None
-    with data:
-        if _HEADER not in data.files:
-            raise ModelImportError(f"{os.fspath(path)!r} is an npz file but not a spikec graph", fix="save it with save_graph()")
-        try:
-            header = json.loads(bytes(data[_HEADER]).decode())
-        except ValueError as exc:
-            raise ModelImportError(f"{os.fspath(path)!r}: corrupt header ({exc})") from None
-        if header.get("format") != FORMAT:
-            raise ModelImportError(f"unsupported format {header.get('format')!r}", limit=FORMAT)
+    with npzfile.read(path, _HEADER, version=FORMAT, what="graph", error=ModelImportError,
+                      fix="save it with save_graph()") as (header, arrays):
         types = _node_types()
         try:
-            nodes = {name: _decode(spec, data, types, name) for name, spec in header["nodes"].items()}
+            nodes = {name: _decode(spec, arrays, types, name) for name, spec in header["nodes"].items()}
             edges = [tuple(e) for e in header["edges"]]
         except (KeyError, TypeError) as exc:
             raise ModelImportError(f"{os.fspath(path)!r}: malformed graph entry ({exc})") from None

@@ -26,7 +26,12 @@ SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "
 
 
 def _cdef() -> str:
-    """The declarations of engine.h that Python needs, with preprocessor lines made cffi-friendly."""
+    """The declarations of engine.h that Python needs, with preprocessor lines made cffi-friendly.
+
+    Every ``#define`` of engine.h (the SK_* numbering of kernels, resets, projection kinds,
+    rounding and overflow modes, counter and fan-out columns) becomes ``lib.SK_...``, its
+    value taken from the compiler; tests/runtime/test_c_tables.py checks the Python tuples
+    that mirror them."""
     with open(os.path.join(CSRC, "engine.h")) as f:
         text = f.read()
     body = text.split("#include <stdint.h>", 1)[1].rsplit("#endif", 1)[0]

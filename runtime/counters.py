@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = ["COUNTERS", "Counters"]
 
-# Order = csrc/engine.h SK_C_*.
+# Order = csrc/engine.h SK_C_* (tests/runtime/test_c_tables.py compares them).
 COUNTERS = (
     "synops",        # synaptic events on non-zero weights
     "nu_active",     # neuron updates with non-zero input or state

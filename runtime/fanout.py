@@ -18,7 +18,7 @@ from .synapses import expand
 
 __all__ = ["FanoutTable", "fanout_tables", "synapse_coo", "message_pairs", "hops_xy"]
 
-# Column order of FanoutTable.totals (csrc/engine.h SK_F_*).
+# Column order of FanoutTable.totals (csrc/engine.h SK_F_*, compared by tests/runtime/test_c_tables.py).
 TOTAL_COLUMNS = ("syn", "words", "local", "remote", "hops_x", "hops_y", "hops_max")
 
 

@@ -5,7 +5,7 @@ arrays), projections between them (dense, sparse or convolution, with per-synaps
 delays), the neuron-to-core assignment, the cores' mesh coordinates, and named input and
 output ports.  Constructing one validates everything the engine relies on, so no program
 that exists can crash the engine; :func:`save_program` / :func:`load_program` make a compiled
-program an artifact (``.npz``, one JSON header plus the arrays).
+program an artifact (``.npz``, one JSON header plus the arrays: :mod:`spikec.ir.npzfile`).
 
 Timing: population *p* reads, at step *t*, what its incoming projections delivered for *t*.
 A synapse of total delay ``delay_base + delay[k]`` carries an event emitted at step *t* to
@@ -15,16 +15,16 @@ step ``t + delay``.  A zero-delay synapse must point to a later population.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from ..errors import GraphValidationError, ProgramError
 from ..hardware.arithmetic import OVERFLOWS, ROUNDINGS
+from ..ir import npzfile
 
 __all__ = [
     "KERNELS", "RESETS", "PROJECTION_KINDS", "ROUNDINGS", "OVERFLOWS", "MAX_DELAY",
@@ -34,10 +34,10 @@ __all__ = [
 FORMAT = "spikec-program/1"
 _HEADER = "__spikec_program__"
 
-# Names mirror the C constants (csrc/engine.h); their order is the C numbering.
-KERNELS = ("input", "pass", "cuba_float", "cuba_fixed")
+# Names mirror the C constants (csrc/engine.h); their order is the C numbering (compared by
+# tests/runtime/test_c_tables.py).  KERNELS and PROJECTION_KINDS are the keys of their
+# validation tables (_KERNELS, _PROJECTION_KINDS below).
 RESETS = ("none", "value", "subtract", "subtract_next")
-PROJECTION_KINDS = ("dense", "sparse", "conv")
 # Longest synaptic delay in steps: bounds each population's delay ring (ring x size words).
 MAX_DELAY = 1 << 16
 # Indices are int32 in the engine.
@@ -127,7 +127,8 @@ class Population:
 
     @property
     def is_neuron(self) -> bool:
-        return self.kernel in ("cuba_float", "cuba_fixed")
+        kernel = _kernel(self.kernel)
+        return kernel is not None and kernel.neuron
 
 
 @dataclass(frozen=True, eq=False)
@@ -297,9 +298,26 @@ def _checked_items(items: tuple, cls: type, kind: str, check: Any) -> list:
     return out
 
 
+@dataclass(frozen=True)
+class _Kernel:
+    """What a population of one kernel must be (checked by :func:`_checked_population`)."""
+
+    arithmetic: str | None = None            # the one program arithmetic it runs in (None: either)
+    required: tuple[str, ...] = ()           # parameters it needs
+    optional: tuple[str, ...] = ()           # parameters it may have
+    required_if_spiking: tuple[str, ...] = ()
+    neuron: bool = False                     # a neuron: it may spike
+    # Rules of its own on the checked parameters: check(pop, params) raises or returns nothing.
+    check: Callable[[Population, dict[str, np.ndarray]], None] | None = None
+    # Its settings, checked and completed: settings(pop, params, config, shape, dt) -> config.
+    # None: it takes no settings.
+    settings: Callable[..., dict[str, Any]] | None = None
+
+
 def _checked_population(pop: Population, arithmetic: str, dt: float) -> Population:
     where = pop.name
-    if pop.kernel not in KERNELS:
+    kernel = _kernel(pop.kernel)
+    if kernel is None:
         raise _err(f"kernel {pop.kernel!r} is unknown", where=where, parameter="kernel", fix=f"use one of {KERNELS}")
     try:
         shape = tuple(_whole(s) for s in pop.shape)
@@ -308,25 +326,19 @@ def _checked_population(pop: Population, arithmetic: str, dt: float) -> Populati
     if not shape or min(shape) < 1 or int(np.prod(shape, dtype=np.float64)) > _MAX_SIZE:
         raise _err(f"shape {shape} must have sizes >= 1", where=where, parameter="shape", limit=f"size <= {_MAX_SIZE}")
     size = int(np.prod(shape))
-    if pop.kernel == "cuba_float" and arithmetic != "float" or pop.kernel == "cuba_fixed" and arithmetic != "fixed":
+    if kernel.arithmetic not in (None, arithmetic):
         raise _err(f"kernel {pop.kernel!r} cannot run in a {arithmetic} program", where=where, parameter="kernel",
                    fix="quantize float neurons to cuba_fixed, or build a float program")
     if pop.reset not in RESETS:
         raise _err(f"reset {pop.reset!r} is unknown", where=where, parameter="reset", fix=f"use one of {RESETS}")
     integer = arithmetic == "fixed"
-    if pop.kernel == "cuba_float":
-        required, optional = _FLOAT_REQUIRED + (("v_threshold",) if pop.spiking else ()), _FLOAT_OPTIONAL
-    elif pop.kernel == "cuba_fixed":
-        required, optional = _FIXED_REQUIRED, _FIXED_OPTIONAL
-    elif pop.kernel == "pass":
-        required, optional = (), ("input_bias",)
-    else:
-        required, optional = (), ()
+    required = kernel.required + (kernel.required_if_spiking if pop.spiking else ())
+    allowed = required + kernel.optional
     params: dict[str, np.ndarray] = {}
     for key, value in dict(pop.params).items():
-        if key not in required + optional:
+        if key not in allowed:
             raise _err(f"parameter {key!r} does not belong to kernel {pop.kernel!r}", where=where, parameter=key,
-                       fix=f"allowed: {sorted(required + optional)}")
+                       fix=f"allowed: {sorted(allowed)}")
         arr = _as_array(value, where=where, parameter=key, integer=integer).reshape(-1)
         if arr.shape != (size,):
             raise _err(f"has {arr.size} values for {size} neurons", where=where, parameter=key,
@@ -335,31 +347,44 @@ def _checked_population(pop: Population, arithmetic: str, dt: float) -> Populati
     for key in required:
         if key not in params:
             raise _err(f"kernel {pop.kernel!r} needs parameter {key!r}", where=where, parameter=key)
+    if pop.spiking and not kernel.neuron:
+        raise _err(f"kernel {pop.kernel!r} cannot spike", where=where, parameter="spiking")
+    if kernel.check is not None:
+        kernel.check(pop, params)
+    config = dict(pop.config)
+    if kernel.settings is not None:
+        config = kernel.settings(pop, params, config, shape, dt)
+    elif config:
+        raise _err(f"kernel {pop.kernel!r} takes no settings, got {sorted(config)}", where=where, parameter="config")
+    return dataclasses.replace(pop, shape=shape, params=params, config=config, spiking=bool(pop.spiking))
+
+
+def _check_float(pop: Population, params: dict[str, np.ndarray]) -> None:
+    where = pop.name
     if ("alpha_syn" in params) != ("gain_syn" in params):
         raise _err("alpha_syn and gain_syn come together (the synaptic current)", where=where, parameter="gain_syn")
     if ("fire_scale" in params) != ("fire_shift" in params):
         raise _err("fire_scale and fire_shift come together (membrane batch-norm)", where=where, parameter="fire_shift")
-    if pop.spiking and not pop.is_neuron:
-        raise _err(f"kernel {pop.kernel!r} cannot spike", where=where, parameter="spiking")
-    if pop.kernel == "cuba_float" and pop.spiking and pop.reset == "value" and "v_reset" not in params:
+    if pop.spiking and pop.reset == "value" and "v_reset" not in params:
         raise _err("reset 'value' needs v_reset", where=where, parameter="v_reset")
-    config = dict(pop.config)
-    if pop.kernel == "cuba_fixed":
-        unknown = set(config) - set(_FIXED_CONFIG)
-        if unknown:
-            raise _err(f"unknown settings {sorted(unknown)}", where=where, parameter="config", fix=f"allowed: {sorted(_FIXED_CONFIG)}")
-        config = {**_FIXED_CONFIG, **config}
-        # The engine stores these in int32 fields: "12" or 12.5 would pass FixedCubaLIF's int()
-        # and then fail (or be truncated) when the program runs.
-        for key in ("decay_bits", "input_shift", "u_bits", "v_bits"):
-            value = config[key]
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise _err(f"is {value!r}, expected an integer", where=where, parameter=key)
-            config[key] = int(value)
-        _check_fixed(pop, params, config, shape, dt)
-    elif config:
-        raise _err(f"kernel {pop.kernel!r} takes no settings, got {sorted(config)}", where=where, parameter="config")
-    return dataclasses.replace(pop, shape=shape, params=params, config=config, spiking=bool(pop.spiking))
+
+
+def _fixed_settings(pop: Population, params: dict[str, np.ndarray], config: dict[str, Any], shape: tuple[int, ...],
+                    dt: float) -> dict[str, Any]:
+    where = pop.name
+    unknown = set(config) - set(_FIXED_CONFIG)
+    if unknown:
+        raise _err(f"unknown settings {sorted(unknown)}", where=where, parameter="config", fix=f"allowed: {sorted(_FIXED_CONFIG)}")
+    config = {**_FIXED_CONFIG, **config}
+    # The engine stores these in int32 fields: "12" or 12.5 would pass FixedCubaLIF's int()
+    # and then fail (or be truncated) when the program runs.
+    for key in ("decay_bits", "input_shift", "u_bits", "v_bits"):
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise _err(f"is {value!r}, expected an integer", where=where, parameter=key)
+        config[key] = int(value)
+    _check_fixed(pop, params, config, shape, dt)
+    return config
 
 
 def _check_fixed(pop: Population, params: dict[str, np.ndarray], config: dict[str, Any], shape: tuple[int, ...], dt: float) -> None:
@@ -382,6 +407,21 @@ def _check_fixed(pop: Population, params: dict[str, np.ndarray], config: dict[st
             raise _err(f"magnitude {np.abs(params[key]).max()} does not fit {bits} bits", where=pop.name, parameter=key, limit=f"<= {lim}")
 
 
+# Every kernel, in the C numbering (csrc/engine.h SK_INPUT, ...): a new kernel is one entry.
+_KERNELS: dict[str, _Kernel] = {
+    "input": _Kernel(),
+    "pass": _Kernel(optional=("input_bias",)),
+    "cuba_float": _Kernel("float", _FLOAT_REQUIRED, _FLOAT_OPTIONAL, required_if_spiking=("v_threshold",), neuron=True,
+                          check=_check_float),
+    "cuba_fixed": _Kernel("fixed", _FIXED_REQUIRED, _FIXED_OPTIONAL, neuron=True, settings=_fixed_settings),
+}
+KERNELS = tuple(_KERNELS)
+
+
+def _kernel(name: Any) -> _Kernel | None:
+    return _KERNELS.get(name) if isinstance(name, str) else None
+
+
 def _checked_projection(j: Projection, index: dict[str, int], pops: list[Population], arithmetic: str) -> Projection:
     where = j.name
     for role in ("source", "target"):
@@ -391,7 +431,8 @@ def _checked_projection(j: Projection, index: dict[str, int], pops: list[Populat
     if dst.kernel == "input":
         raise _err(f"targets the input population {dst.name!r}", where=where, parameter="target",
                    fix="input populations are fed by the run's inputs only")
-    if j.kind not in PROJECTION_KINDS:
+    checked_kind = _PROJECTION_KINDS.get(j.kind) if isinstance(j.kind, str) else None
+    if checked_kind is None:
         raise _err(f"kind {j.kind!r} is unknown", where=where, parameter="kind", fix=f"use one of {PROJECTION_KINDS}")
     integer = arithmetic == "fixed"
     weight = _as_array(j.weight, where=where, parameter="weight", integer=integer)
@@ -401,30 +442,7 @@ def _checked_projection(j: Projection, index: dict[str, int], pops: list[Populat
     except (TypeError, ValueError):
         raise _err(f"is {j.delay_base!r}", where=where, parameter="delay_base") from None
     changes: dict[str, Any] = {"weight": weight, "delay": delay, "delay_base": base}
-    if j.kind == "dense":
-        if weight.shape != (dst.size, src.size):
-            raise _err(f"has shape {weight.shape}, expected (target {dst.size}, source {src.size})", where=where, parameter="weight")
-        if delay is not None and delay.shape != weight.shape:
-            raise _err(f"has shape {delay.shape}, the weights {weight.shape}", where=where, parameter="delay")
-    elif j.kind == "sparse":
-        if weight.ndim != 1:
-            raise _err(f"must be 1-D (one value per synapse), got shape {weight.shape}", where=where, parameter="weight")
-        for key, limit in (("target_index", dst.size), ("source_index", src.size)):
-            if getattr(j, key) is None:
-                raise _err("is missing", where=where, parameter=key)
-            idx = _as_array(getattr(j, key), where=where, parameter=key, integer=True)
-            if idx.shape != weight.shape:
-                raise _err(f"has shape {idx.shape}, the weights {weight.shape}", where=where, parameter=key)
-            if idx.size and (idx.min() < 0 or idx.max() >= limit):
-                raise _err(f"index out of range [{idx.min()}, {idx.max()}]", where=where, parameter=key, limit=f"0 <= index < {limit}")
-            changes[key] = idx
-        if delay is not None and delay.shape != weight.shape:
-            raise _err(f"has shape {delay.shape}, the weights {weight.shape}", where=where, parameter="delay")
-    else:
-        changes["geometry"] = _checked_geometry(j, weight, src, dst)
-        if delay is not None:
-            raise _err("convolutions carry no per-synapse delays", where=where, parameter="delay",
-                       fix="use delay_base, or expand the convolution to a sparse projection")
+    changes.update(checked_kind(j, weight, delay, src, dst))
     if base < 0 or (delay is not None and delay.size and delay.min() < 0):
         raise _err("delays must be >= 0", where=where, parameter="delay")
     out = dataclasses.replace(j, **changes)
@@ -438,6 +456,43 @@ def _checked_projection(j: Projection, index: dict[str, int], pops: list[Populat
             fix="order populations so that zero-delay projections point forward, or give the back edge delay_base=1",
         )
     return out
+
+
+# The checkers of each projection kind's own fields (see _PROJECTION_KINDS), given the
+# checked weights and delays: check(j, weight, delay, source, target) -> the checked fields it adds.
+def _checked_dense(j: Projection, weight: np.ndarray, delay: np.ndarray | None, src: Population, dst: Population) -> dict[str, Any]:
+    if weight.shape != (dst.size, src.size):
+        raise _err(f"has shape {weight.shape}, expected (target {dst.size}, source {src.size})", where=j.name, parameter="weight")
+    if delay is not None and delay.shape != weight.shape:
+        raise _err(f"has shape {delay.shape}, the weights {weight.shape}", where=j.name, parameter="delay")
+    return {}
+
+
+def _checked_sparse(j: Projection, weight: np.ndarray, delay: np.ndarray | None, src: Population, dst: Population) -> dict[str, Any]:
+    where = j.name
+    if weight.ndim != 1:
+        raise _err(f"must be 1-D (one value per synapse), got shape {weight.shape}", where=where, parameter="weight")
+    indices = {}
+    for key, limit in (("target_index", dst.size), ("source_index", src.size)):
+        if getattr(j, key) is None:
+            raise _err("is missing", where=where, parameter=key)
+        idx = _as_array(getattr(j, key), where=where, parameter=key, integer=True)
+        if idx.shape != weight.shape:
+            raise _err(f"has shape {idx.shape}, the weights {weight.shape}", where=where, parameter=key)
+        if idx.size and (idx.min() < 0 or idx.max() >= limit):
+            raise _err(f"index out of range [{idx.min()}, {idx.max()}]", where=where, parameter=key, limit=f"0 <= index < {limit}")
+        indices[key] = idx
+    if delay is not None and delay.shape != weight.shape:
+        raise _err(f"has shape {delay.shape}, the weights {weight.shape}", where=where, parameter="delay")
+    return indices
+
+
+def _checked_conv(j: Projection, weight: np.ndarray, delay: np.ndarray | None, src: Population, dst: Population) -> dict[str, Any]:
+    geometry = _checked_geometry(j, weight, src, dst)
+    if delay is not None:
+        raise _err("convolutions carry no per-synapse delays", where=j.name, parameter="delay",
+                   fix="use delay_base, or expand the convolution to a sparse projection")
+    return {"geometry": geometry}
 
 
 def _checked_geometry(j: Projection, weight: np.ndarray, src: Population, dst: Population) -> dict[str, Any]:
@@ -480,6 +535,15 @@ def _checked_geometry(j: Projection, weight: np.ndarray, src: Population, dst: P
             raise _err(f"stride {s}, dilation {d} or padding {(p0, p1)} along axis {axis} exceeds the engine's int32 range",
                        where=where, parameter="geometry", limit="< 2**31")
     return geo
+
+
+# Every projection kind, in the C numbering (csrc/engine.h SK_DENSE, ...): a new kind is one entry.
+_PROJECTION_KINDS: dict[str, Callable[..., dict[str, Any]]] = {
+    "dense": _checked_dense,
+    "sparse": _checked_sparse,
+    "conv": _checked_conv,
+}
+PROJECTION_KINDS = tuple(_PROJECTION_KINDS)
 
 
 def _check_placement(prog: Program, total: int) -> None:
@@ -529,33 +593,23 @@ def save_program(program: Program, path: str | os.PathLike) -> None:
     header = {"format": FORMAT, "dt": program.dt, "arithmetic": program.arithmetic, "populations": pops,
               "projections": projs, "inputs": program.inputs, "outputs": program.outputs, "metadata": program.metadata,
               "output_shapes": {k: list(v) for k, v in program.output_shapes.items()}}
-    arrays[_HEADER] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-    with open(path, "wb") as f:
-        np.savez_compressed(f, **arrays)
+    npzfile.write(path, _HEADER, header, arrays)
 
 
 def is_program_file(path: str | os.PathLike) -> bool:
     """Whether ``path`` is an ``.npz`` written by :func:`save_program` (and not, say, a graph)."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return _HEADER in data.files
-    except Exception:  # noqa: BLE001 - anything unreadable is simply not a program
-        return False
+    return npzfile.is_file(path, _HEADER)
 
 
 def load_program(path: str | os.PathLike) -> Program:
     """Read a program written by :func:`save_program`; it is validated like a new one."""
+    with npzfile.read(path, _HEADER, version=FORMAT, what="program", error=ProgramError,
+                      fix="save it with save_program()") as (header, arrays):
+        return _program_from(path, header, arrays)
+
+
+def _program_from(path: str | os.PathLike, header: dict[str, Any], arrays: Mapping[str, np.ndarray]) -> Program:
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        header = json.loads(bytes(arrays.pop(_HEADER)).decode())
-    except ProgramError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is one user-facing error
-        raise ProgramError(f"cannot read {os.fspath(path)!r} as a spikec program ({type(exc).__name__}: {exc})") from None
-    try:
-        if header.get("format") != FORMAT:
-            raise ProgramError(f"has format {header.get('format')!r}, expected {FORMAT!r}", node=os.fspath(path))
         pops = [
             Population(name=p["name"], kernel=p["kernel"], shape=tuple(p["shape"]), spiking=p["spiking"],
                        reset=p["reset"], config=p["config"], params={k: arrays[f"pop{i}.{k}"] for k in p["params"]})

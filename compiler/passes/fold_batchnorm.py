@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 
 from ...errors import UnsupportedError
-from ...ir.conv import _ConvNd
+from ...hardware import HardwareSpec
+from ...ir.conv import ConvNd as _ConvNd
 from ...ir.graph import Graph
 from ...ir.linear import Affine, Linear
-from ...ir.neurons import CubaLIF, LIF, Neuron
+from ...ir.neurons import LIF, CubaLIF, Neuron
 from ...ir.norm import BatchNorm, MembraneBatchNorm
-from ...hardware import HardwareSpec
 from .base import Change, PassRecord, PassResult
 
 __all__ = ["fold_batchnorm"]
