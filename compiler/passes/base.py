@@ -10,9 +10,31 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+import numpy as np
+
 from ...ir.graph import Graph
 
-__all__ = ["Change", "PassRecord", "PassResult"]
+__all__ = ["Change", "PassRecord", "PassResult", "format_figure"]
+
+
+def format_figure(value: Any, *, nested: bool = False) -> str:
+    """A figure as ``--explain`` prints it.  Floats get 6 significant digits: readable, and
+    the same text on every machine (a last-bit difference of a sum's order cannot show);
+    lists, tuples and dicts element by element; strings inside them quoted."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    if isinstance(value, np.integer):
+        return str(int(value))
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k!r}: {format_figure(v, nested=True)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(format_figure(v, nested=True) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    return repr(value) if nested and isinstance(value, str) else str(value)
 
 
 @dataclass(frozen=True)
@@ -37,7 +59,7 @@ class PassRecord:
         head = f"{self.name}: " + ("no change" if not self.changes else f"{len(self.changes)} change(s)")
         lines = [head]
         lines += [f"  {c.node}: {c.what}" for c in self.changes]
-        lines += [f"  {k} = {v}" for k, v in self.figures.items()]
+        lines += [f"  {k} = {format_figure(v)}" for k, v in self.figures.items()]
         return "\n".join(lines)
 
 

@@ -68,7 +68,9 @@ from typing import Any, Mapping
 import numpy as np
 
 from ...errors import UnsupportedError
-from ...ir.conv import AvgPool2d, SumPool2d, _ConvNd
+from ...hardware import HardwareSpec
+from ...ir.conv import AvgPool2d, SumPool2d
+from ...ir.conv import ConvNd as _ConvNd
 from ...ir.delay import Delay
 from ...ir.fixed import FixedCubaLIF
 from ...ir.graph import Graph
@@ -77,8 +79,7 @@ from ...ir.linear import Affine, Linear, Scale, SparseLinear
 from ...ir.neurons import IF, Integrator, Neuron, Reset, Threshold
 from ...ir.norm import BatchNorm, MembraneBatchNorm
 from ...ir.reshape import Flatten
-from ...hardware import HardwareSpec
-from .base import Change, PassRecord, PassResult
+from .base import Change, PassRecord, PassResult, format_figure
 
 __all__ = ["quantize"]
 
@@ -235,8 +236,9 @@ def quantize(
         nodes[name] = new_pop
         nodes.update(new_proj)
         pop_scale[name] = scale
-        what = (f"{node.kind} -> FixedCubaLIF, scale {figures['scale']}, input_shift {figures['input_shift']}, "
-                f"max weight error {figures['max_weight_error']:.3g}, saturated {sum(figures['saturated'].values())}")
+        what = (f"{node.kind} -> FixedCubaLIF, scale {format_figure(figures['scale'])}, input_shift "
+                f"{figures['input_shift']}, max weight error {figures['max_weight_error']:.3g}, "
+                f"saturated {sum(figures['saturated'].values())}")
         changes.append(Change(name, what, figures))
     for name, node in graph.nodes.items():
         if isinstance(node, AvgPool2d):
@@ -476,126 +478,19 @@ def _row_stat(graph: Graph, path: _Path, values: np.ndarray, how: str) -> np.nda
 
 def _quantize_population(graph: Graph, name: str, node: Neuron, paths: list[_Path], lim: dict[str, int],
                          per_channel: bool, forced: Any) -> tuple[FixedCubaLIF, dict[str, Any], np.ndarray, dict[str, Any]]:
-    D = lim["decay_bits"]
-    t = _neuron_terms(node, graph.dt, D)
-    shape = node.shape
-    try:
-        for p in paths:
-            _fold(graph, p, np.asarray(t["gain"], np.float64))
-    except _Fallback as exc:
-        raise UnsupportedError(
-            f"its gain varies within a channel of the projection path through '{exc.args[0]}'", node=name,
-            fix="give the neurons of one channel equal time constants and r",
-        ) from None
-
-    # Largest |W_eff| per neuron and largest one-step input (float units, times the source magnitude).
-    wmax_pop = np.zeros(shape)
-    drive = np.zeros(shape)
-    proj_bias = np.zeros(shape)
-    for p in paths:
-        a = np.abs(p.w_eff)
-        wmax_pop = np.maximum(wmax_pop, _to_population(graph, _row_stat(graph, p, a, "max"), p))
-        m = p.in_max if math.isfinite(p.in_max) else 0.0  # a non-spiking source: magnitude unknown
-        d = _row_stat(graph, p, a * m, "sum")
-        if p.b_eff is not None:
-            b_out = np.abs(_bias_per_output(graph, p))
-            d = d + b_out
-            proj_bias = proj_bias + _to_population(graph, b_out, p)
-        drive = np.maximum(drive, _to_population(graph, d, p))
-    if t["alpha_syn"] is not None:  # u accumulates up to x / (du / 2^D)
-        drive = drive * (1 << D) / np.maximum(t["du"], 1)
-
-    def layer(arr: np.ndarray, how: str) -> np.ndarray:
-        if not per_channel:
-            return np.full(shape, arr.max() if how == "max" else arr.min())
-        if len(shape) > 1:
-            per_c = arr.reshape(shape[0], -1)
-            r = per_c.max(axis=1) if how == "max" else per_c.min(axis=1)
-            return np.broadcast_to(r.reshape((-1,) + (1,) * (len(shape) - 1)), shape).copy()
-        return arr.copy()
-
-    def inv_cap(values: np.ndarray, limit: int) -> np.ndarray:
-        v = np.abs(np.asarray(values, np.float64)) * np.ones(shape)
-        return np.where(v > 0, limit / np.where(v > 0, v, 1), np.inf)
-
-    cap_parts = {
-        "threshold": inv_cap(t["thr"], lim["thr_max"]),
-        "reset": inv_cap(t["v_reset"], lim["thr_max"]),
-        "bias": inv_cap(np.abs(t["bias"]) + proj_bias, lim["bias_max"]),
-        "state": inv_cap(drive, (lim["state_max"] + 1) // 2),
-    }
-    w_scale = np.where(layer(wmax_pop, "max") > 0, lim["w_max"] / np.where(layer(wmax_pop, "max") > 0,
-                                                                        layer(wmax_pop, "max"), 1), np.inf)
-    cap = layer(np.minimum.reduce(list(cap_parts.values())), "min")
-
-    # The chip's own input shift (Loihi: 6) is not optional: mantissas are m = S W / 2**shift.
-    s0 = lim["min_shift"]
-    if forced is not None:
-        scale = np.broadcast_to(np.asarray(forced, np.float64), shape).copy()
-        shift = s0
-        limited_by = "forced"
+    """One population and its incoming projections: (FixedCubaLIF, new projections, per-neuron
+    scale, record figures).  Raises ``_Fallback`` when a per-channel scale does not fit a
+    projection that shares its weights across the channel."""
+    t = _neuron_terms(node, graph.dt, lim["decay_bits"])
+    _fold_paths(graph, name, paths, t["gain"])
+    if forced is not None:  # a forced scale keeps the chip's own shift and nothing more
+        scale = np.broadcast_to(np.asarray(forced, np.float64), node.shape).copy()
+        shift, limited_by = lim["min_shift"], "forced"
     else:
-        w_scale = w_scale * (1 << s0)
-        scale = np.minimum(w_scale, cap)
-        limited_by = "weights"
-        if np.any(cap < w_scale):
-            limited_by = min(cap_parts, key=lambda k: layer(cap_parts[k], "min").min())
-        if not np.all(np.isfinite(scale)):  # no weights and no bounds at all
-            scale = np.where(np.isfinite(scale), scale, 1.0)
-        extra = 0
-        ratio = float(np.min(cap / scale))
-        while extra < lim["max_shift"] and ratio >= 2.0 ** (extra + 1):
-            extra += 1
-        scale = scale * (1 << extra)
-        shift = s0 + extra
-        if not np.all(scale > 0):
-            raise UnsupportedError("the chosen scale is zero", node=name, fix="check the population's parameters")
-
-    sat = {"weights": 0, "biases": 0, "thresholds": 0}
-    new_proj: dict[str, Any] = {}
-    max_err = 0.0
-    unit = float(1 << shift)
-    for p in paths:
-        proj = graph.nodes[p.node]
-        s_row = _to_projection(graph, scale, p)  # the projection's output shape
-        if isinstance(proj, _ConvNd):
-            per_c = s_row.reshape(s_row.shape[0], -1)
-            if not np.all(per_c == per_c[:, :1]):
-                raise _Fallback(p.node)
-            s_syn = s_row.reshape(s_row.shape[0], -1)[:, 0].reshape((-1,) + (1,) * (proj.weight.ndim - 1))
-        else:
-            s_syn = s_row.reshape(-1)[np.asarray(p.row_index)]
-        m = _round(s_syn * p.w_eff / unit)
-        sat["weights"] += int(np.count_nonzero(np.abs(m) > lim["w_max"]))
-        m = np.clip(m, -lim["w_max"], lim["w_max"])
-        weight = proj.scale if isinstance(proj, Scale) else proj.weight
-        if weight.size:
-            max_err = max(max_err, _max_dequant_error(m, unit, s_syn, p.k, weight))
-        changes: dict[str, Any] = {("scale" if isinstance(proj, Scale) else "weight"): m.astype(np.int64)}
-        if p.b_eff is not None:
-            s_b = s_row if not isinstance(proj, _ConvNd) else s_row.reshape(s_row.shape[0], -1)[:, 0]
-            b = _round(s_b * p.b_eff / unit)
-            sat["biases"] += int(np.count_nonzero(np.abs(b) > lim["bias_max"]))
-            changes["bias"] = np.clip(b, -lim["bias_max"], lim["bias_max"]).astype(np.int64)
-        new_proj[p.node] = proj.replace(**changes)
-
-    def fit(q: np.ndarray, limit: int, kind: str) -> np.ndarray:
-        sat[kind] += int(np.count_nonzero(np.abs(q) > limit))
-        return np.clip(q, -limit, limit).astype(np.int64)
-
-    if lim["thr_unsigned"] and np.any(np.asarray(t["thr"]) < 0):
-        raise UnsupportedError("has a negative threshold; this chip's threshold is an unsigned mantissa",
-                               node=name, parameter="v_threshold", limit=">= 0",
-                               fix="train with positive thresholds")
-    thr = fit(_on_grid(scale * t["thr"], lim["thr_shift"]), lim["thr_max"], "thresholds")
-    v_reset = fit(_on_grid(scale * t["v_reset"], lim["thr_shift"]), lim["thr_max"], "thresholds")
-    bias = fit(_mant_exp(scale * t["bias"], lim["bias_mant"], lim["bias_exp_max"]), lim["bias_max"], "biases")
-    fixed = FixedCubaLIF(
-        du=t["du"].astype(np.int64), dv=t["dv"].astype(np.int64), bias=bias, v_threshold=thr, v_reset=v_reset,
-        reset=t["reset"], spiking_output=bool(node.spiking) or isinstance(node, Threshold), decay_bits=D,
-        input_shift=shift, u_bits=lim["state_bits"], v_bits=lim["state_bits"], u_overflow=lim["u_overflow"],
-        rounding=lim["rounding"],
-    )
+        scale, shift, limited_by = _choose_scale(graph, name, node.shape, paths, t, lim, per_channel)
+    new_proj, max_err, sat_weights, sat_biases = _quantize_projections(graph, paths, scale, shift, lim)
+    fixed, sat_neuron = _fixed_neuron(name, node, t, scale, shift, lim)
+    sat = {"weights": sat_weights, "biases": sat_biases + sat_neuron["biases"], "thresholds": sat_neuron["thresholds"]}
     uniq = np.unique(scale)
     figures: dict[str, Any] = {
         "scale": float(uniq[0]) if uniq.size == 1 else [float(uniq.min()), float(uniq.max())],
@@ -606,6 +501,162 @@ def _quantize_population(graph: Graph, name: str, node: Neuron, paths: list[_Pat
         "inputs": [p.node for p in paths],
     }
     return fixed, new_proj, scale, figures
+
+
+def _fold_paths(graph: Graph, name: str, paths: list[_Path], gain: np.ndarray) -> None:
+    """Fold the neuron gain into every incoming path; a gain that varies inside a channel of a
+    convolution cannot ride on its shared weights, which no per-layer retry can fix."""
+    try:
+        for p in paths:
+            _fold(graph, p, np.asarray(gain, np.float64))
+    except _Fallback as exc:
+        raise UnsupportedError(
+            f"its gain varies within a channel of the projection path through '{exc.args[0]}'", node=name,
+            fix="give the neurons of one channel equal time constants and r",
+        ) from None
+
+
+def _input_bounds(graph: Graph, shape: tuple[int, ...], paths: list[_Path],
+                  t: Mapping[str, Any], decay_bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per neuron, in float units: the largest |W_eff|, the largest one-step input (weights
+    times the source magnitude, plus projection biases) and the summed projection biases."""
+    wmax = np.zeros(shape)
+    drive = np.zeros(shape)
+    proj_bias = np.zeros(shape)
+    for p in paths:
+        a = np.abs(p.w_eff)
+        wmax = np.maximum(wmax, _to_population(graph, _row_stat(graph, p, a, "max"), p))
+        m = p.in_max if math.isfinite(p.in_max) else 0.0  # a non-spiking source: magnitude unknown
+        d = _row_stat(graph, p, a * m, "sum")
+        if p.b_eff is not None:
+            b_out = np.abs(_bias_per_output(graph, p))
+            d = d + b_out
+            proj_bias = proj_bias + _to_population(graph, b_out, p)
+        drive = np.maximum(drive, _to_population(graph, d, p))
+    if t["alpha_syn"] is not None:  # a leaky u settles at x / (du / 2^D), above one step's input
+        drive = drive * (1 << decay_bits) / np.maximum(t["du"], 1)
+    return wmax, drive, proj_bias
+
+
+def _per_scale(arr: np.ndarray, shape: tuple[int, ...], per_channel: bool, how: str) -> np.ndarray:
+    """``arr`` reduced (``how``: 'max' or 'min') over the neurons that share one scale, and
+    broadcast back to ``shape``: the whole layer, one channel (axis 0), or each neuron alone."""
+    if not per_channel:
+        return np.full(shape, arr.max() if how == "max" else arr.min())
+    if len(shape) > 1:
+        per_c = arr.reshape(shape[0], -1)
+        r = per_c.max(axis=1) if how == "max" else per_c.min(axis=1)
+        return np.broadcast_to(r.reshape((-1,) + (1,) * (len(shape) - 1)), shape).copy()
+    return arr.copy()
+
+
+def _inverse_cap(values: Any, limit: int, shape: tuple[int, ...]) -> np.ndarray:
+    """The largest scale that keeps ``|values| * scale <= limit``, per neuron (inf where 0)."""
+    v = np.abs(np.asarray(values, np.float64)) * np.ones(shape)
+    return np.where(v > 0, limit / np.where(v > 0, v, 1), np.inf)
+
+
+def _scale_caps(shape: tuple[int, ...], t: Mapping[str, Any], drive: np.ndarray, proj_bias: np.ndarray,
+                lim: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Per neuron, the largest scale each register allows; named, so the record can say which
+    one limited the scale.  The state keeps one bit of headroom for the one-step input."""
+    return {
+        "threshold": _inverse_cap(t["thr"], lim["thr_max"], shape),
+        "reset": _inverse_cap(t["v_reset"], lim["thr_max"], shape),
+        "bias": _inverse_cap(np.abs(t["bias"]) + proj_bias, lim["bias_max"], shape),
+        "state": _inverse_cap(drive, (lim["state_max"] + 1) // 2, shape),
+    }
+
+
+def _choose_scale(graph: Graph, name: str, shape: tuple[int, ...], paths: list[_Path], t: Mapping[str, Any],
+                  lim: Mapping[str, Any], per_channel: bool) -> tuple[np.ndarray, int, str]:
+    """(per-neuron scale, input_shift, what limited it): S = min(S_w 2^s0, S_cap), then the
+    shared exponent's extra shift while the caps leave room (module docstring)."""
+    wmax, drive, proj_bias = _input_bounds(graph, shape, paths, t, lim["decay_bits"])
+    caps = _scale_caps(shape, t, drive, proj_bias, lim)
+    cap = _per_scale(np.minimum.reduce(list(caps.values())), shape, per_channel, "min")
+    # The chip's own input shift (Loihi: 6) is not optional: mantissas are m = S W / 2**shift.
+    w_scale = _inverse_cap(_per_scale(wmax, shape, per_channel, "max"), lim["w_max"], shape) * (1 << lim["min_shift"])
+    scale = np.minimum(w_scale, cap)
+    limited_by = min(caps, key=lambda k: caps[k].min()) if np.any(cap < w_scale) else "weights"
+    if not np.all(np.isfinite(scale)):  # no weights and no bounds at all
+        scale = np.where(np.isfinite(scale), scale, 1.0)
+    extra = _exponent_headroom(float(np.min(cap / scale)), lim["max_shift"])
+    scale = scale * (1 << extra)
+    if not np.all(scale > 0):
+        raise UnsupportedError("the chosen scale is zero", node=name, fix="check the population's parameters")
+    return scale, lim["min_shift"] + extra, limited_by
+
+
+def _exponent_headroom(ratio: float, max_shift: int) -> int:
+    """The largest shared-exponent step ``e <= max_shift`` with ``2**e <= ratio``: the mantissas
+    stay as they are and the membrane gains ``e`` bits below the caps."""
+    extra = 0
+    while extra < max_shift and ratio >= 2.0 ** (extra + 1):
+        extra += 1
+    return extra
+
+
+def _synapse_scale(graph: Graph, path: _Path, proj: Any, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the population's scale at the projection's outputs, the scale of each weight entry).
+    A convolution's weight serves a whole channel, so its scale must be one per channel."""
+    s_row = _to_projection(graph, scale, path)
+    if not isinstance(proj, _ConvNd):
+        return s_row, s_row.reshape(-1)[np.asarray(path.row_index)]
+    per_c = s_row.reshape(s_row.shape[0], -1)
+    if not np.all(per_c == per_c[:, :1]):
+        raise _Fallback(path.node)
+    return s_row, per_c[:, 0].reshape((-1,) + (1,) * (proj.weight.ndim - 1))
+
+
+def _quantize_projections(graph: Graph, paths: list[_Path], scale: np.ndarray, shift: int,
+                          lim: Mapping[str, Any]) -> tuple[dict[str, Any], float, int, int]:
+    """(integer projections by name, largest weight error, saturated weights, saturated biases)."""
+    new_proj: dict[str, Any] = {}
+    max_err = 0.0
+    sat_w = sat_b = 0
+    unit = float(1 << shift)
+    for p in paths:
+        proj = graph.nodes[p.node]
+        s_row, s_syn = _synapse_scale(graph, p, proj, scale)
+        m, n = _clip_counted(_round(s_syn * p.w_eff / unit), lim["w_max"])
+        sat_w += n
+        weight = proj.scale if isinstance(proj, Scale) else proj.weight
+        if weight.size:
+            max_err = max(max_err, _max_dequant_error(m, unit, s_syn, p.k, weight))
+        changes: dict[str, Any] = {("scale" if isinstance(proj, Scale) else "weight"): m.astype(np.int64)}
+        if p.b_eff is not None:
+            s_b = s_row if not isinstance(proj, _ConvNd) else s_row.reshape(s_row.shape[0], -1)[:, 0]
+            b, n = _clip_counted(_round(s_b * p.b_eff / unit), lim["bias_max"])
+            sat_b += n
+            changes["bias"] = b.astype(np.int64)
+        new_proj[p.node] = proj.replace(**changes)
+    return new_proj, max_err, sat_w, sat_b
+
+
+def _clip_counted(q: np.ndarray, limit: int) -> tuple[np.ndarray, int]:
+    """``q`` clamped to ±limit as the chip's saturating arithmetic would, and how many were."""
+    return np.clip(q, -limit, limit), int(np.count_nonzero(np.abs(q) > limit))
+
+
+def _fixed_neuron(name: str, node: Neuron, t: Mapping[str, Any], scale: np.ndarray, shift: int,
+                  lim: Mapping[str, Any]) -> tuple[FixedCubaLIF, dict[str, int]]:
+    """The FixedCubaLIF of ``node`` at ``scale``, and its saturated thresholds and biases."""
+    if lim["thr_unsigned"] and np.any(np.asarray(t["thr"]) < 0):
+        raise UnsupportedError("has a negative threshold; this chip's threshold is an unsigned mantissa",
+                               node=name, parameter="v_threshold", limit=">= 0",
+                               fix="train with positive thresholds")
+    thr, n_thr = _clip_counted(_on_grid(scale * t["thr"], lim["thr_shift"]), lim["thr_max"])
+    v_reset, n_reset = _clip_counted(_on_grid(scale * t["v_reset"], lim["thr_shift"]), lim["thr_max"])
+    bias, n_bias = _clip_counted(_mant_exp(scale * t["bias"], lim["bias_mant"], lim["bias_exp_max"]), lim["bias_max"])
+    fixed = FixedCubaLIF(
+        du=t["du"].astype(np.int64), dv=t["dv"].astype(np.int64), bias=bias.astype(np.int64),
+        v_threshold=thr.astype(np.int64), v_reset=v_reset.astype(np.int64), reset=t["reset"],
+        spiking_output=bool(node.spiking) or isinstance(node, Threshold), decay_bits=lim["decay_bits"],
+        input_shift=shift, u_bits=lim["state_bits"], v_bits=lim["state_bits"], u_overflow=lim["u_overflow"],
+        rounding=lim["rounding"],
+    )
+    return fixed, {"thresholds": n_thr + n_reset, "biases": n_bias}
 
 
 def _bias_per_output(graph: Graph, p: _Path) -> np.ndarray:

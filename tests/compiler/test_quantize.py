@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from spikec import api, ir
 from spikec.compiler.lower import lower
 from spikec.compiler.passes.quantize import quantize
 from spikec.errors import UnsupportedError
+from spikec.hardware import HardwareSpec, Sourced
+from spikec.hardware.loihi import LOIHI1_SPEC
 from spikec.ir.conv import AvgPool2d, Conv2d, SumPool2d
 from spikec.ir.fixed import FixedCubaLIF
 from spikec.ir.norm import BatchNorm, MembraneBatchNorm
 from spikec.ir.reshape import Flatten
 from spikec.runtime.engine import run
-from spikec.targets.loihi import LOIHI1_SPEC
-from spikec.hardware import HardwareSpec, Sourced
 
 FLOAT_ACCURACY = 0.975  # the bundled model in the float reference (tests/test_cli_and_api.py)
 # LOIHI1_SPEC with a 4-bit shared weight exponent (input_shift 0..7), to exercise the exponent path.
@@ -122,6 +121,20 @@ def test_forced_scale_saturates_and_counts_every_clamp(digits) -> None:
     # A scale beyond the 17-bit threshold saturates the threshold, counted too.
     big = quantize(g, LOIHI1_SPEC, scales={"3": 1e6}).record.changes[1].figures
     assert big["saturated"]["thresholds"] == 10 and big["limited_by"] == "forced"
+
+
+def test_weights_thresholds_and_biases_round_half_away_from_zero() -> None:
+    # IF with r dt = 1 and a forced scale of 1: every value lands on its float value, ties included.
+    dt = 2.0 ** -10
+    w = np.array([[0.5, 1.5, -0.5, -2.5], [2.5, -1.5, 0.25, -0.75]])
+    node = ir.make_population(ir.IF, 2, r=1 / dt, v_threshold=np.array([2.5, 3.5]), v_reset=np.array([0.5, -0.5]))
+    g = _graph({"in": ir.Input(4), "w": ir.Affine(w, np.array([1.5, -2.5])), "if": node, "out": ir.Output()},
+               [("in", "w"), ("w", "if"), ("if", "out")], dt=dt)
+    q = quantize(g, LOIHI1_SPEC, scales={"if": 1.0}).graph
+    np.testing.assert_array_equal(q.nodes["w"].weight, [[1, 2, -1, -3], [3, -2, 0, -1]])
+    np.testing.assert_array_equal(q.nodes["w"].bias, [2, -3])
+    np.testing.assert_array_equal(q.nodes["if"].v_threshold, [3, 4])
+    np.testing.assert_array_equal(q.nodes["if"].v_reset, [1, -1])
 
 
 def test_cuba_if_and_non_spiking_li_readout() -> None:
