@@ -6,20 +6,45 @@ The installed package maps the repository's top-level folders to subpackages:
 engine's Python side) and ``spikec.nn`` (PyTorch layers for hardware-ready training).
 """
 
-from .api import bundled_data, bundled_model, evaluate, load, load_dataset
+from .api import (
+                  bundled_data,
+                  bundled_model,
+                  compare,
+                  compile,
+                  describe,
+                  estimate,
+                  evaluate,
+                  get_target,
+                  list_targets,
+                  load,
+                  load_dataset,
+                  load_program,
+                  run,
+                  save_program,
+)
 from .errors import (
-    GraphValidationError,
-    ModelImportError,
-    ResourceLimitError,
-    ShapeError,
-    SimulationError,
-    SpikecError,
-    UnsupportedError,
+                  GraphValidationError,
+                  ModelImportError,
+                  ResourceLimitError,
+                  ShapeError,
+                  SimulationError,
+                  SpecError,
+                  SpikecError,
+                  UnsupportedError,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "compile",
+    "run",
+    "estimate",
+    "compare",
+    "list_targets",
+    "get_target",
+    "describe",
+    "save_program",
+    "load_program",
     "load",
     "load_dataset",
     "evaluate",
@@ -32,5 +57,6 @@ __all__ = [
     "ResourceLimitError",
     "UnsupportedError",
     "SimulationError",
+    "SpecError",
     "__version__",
 ]

@@ -1,7 +1,8 @@
-"""The ``spikec`` command line: parse, call one API function, print.
+"""The ``spikec`` command line: parse, call one API function (:mod:`spikec.api`), print.
 
 Every command registers itself in ``COMMANDS``: a function that adds its arguments and one
-that runs.
+that runs.  The flags of the targets' co-design knobs are generated from their options
+dataclasses, so a new target's knobs appear here without an edit.
 """
 
 from __future__ import annotations
@@ -16,15 +17,10 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
-from . import __version__
-from .api import Dataset, bundled_data, bundled_model, decode_rate, evaluate, load, load_dataset
-from .compiler.lower import lower
-from .compiler.passes.mapping import chips_needed
+from . import __version__, api
 from .errors import SpikecError
-from .ir import Graph, Neuron
-from .runtime import Program, load_program, run, save_program
-from .runtime.program import is_program_file
 
 Handler = Callable[[argparse.Namespace, Console], int]
 
@@ -34,47 +30,55 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dt", type=float, default=None, help="time step in seconds (needed for NIR files that store none)")
 
 
-def _load_model(args: argparse.Namespace) -> Graph:
-    source = bundled_model() if args.model == "default" else args.model
-    return load(source, dt=args.dt)
+# --- target options, generated from every target's Options dataclass ---------------------------
+
+
+def _option_args(p: argparse.ArgumentParser) -> None:
+    """One flag per knob any target declares (``spikec targets`` lists them per target)."""
+    infos: dict[str, tuple[Any, list[str]]] = {}
+    for target in api.list_targets(errors=[]):  # a broken plug-in must not take every command down
+        for info in target.options.describe():
+            infos.setdefault(info.name, (info, []))[1].append(target.name)
+    g = p.add_argument_group("target options (`spikec targets` lists each target's, with ranges and sources)")
+    for name, (info, owners) in infos.items():
+        help_text = f"{info.help} [{', '.join(owners)}]"
+        if info.type == "bool":
+            g.add_argument(info.flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        else:
+            g.add_argument(info.flag, dest=name, default=None, metavar=info.type.upper() if info.choices is None
+                           else "{" + ",".join(map(str, info.choices)) + "}", help=help_text)
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    names = {i.name for t in api.list_targets(errors=[]) for i in t.options.describe()}
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
 # --- info -----------------------------------------------------------------------------------
-
-
-def _info_args(p: argparse.ArgumentParser) -> None:
-    _model_args(p)
 
 
 def _shape(s: tuple[int, ...] | None) -> str:
     return "-" if s is None else "x".join(map(str, s))
 
 
-def print_info(graph: Graph, console: Console, title: str) -> None:
+def print_info(summary: api.ModelSummary, console: Console, title: str) -> None:
     table = Table(title=title, title_justify="left")
     for col, justify in (("node", "left"), ("type", "left"), ("in", "right"), ("out", "right"),
                          ("neurons", "right"), ("synapses", "right"), ("params", "right")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for name in graph.order:
-        node = graph.nodes[name]
-        neurons = node.size if isinstance(node, Neuron) else 0
-        synapses = graph.synapses_of(name)
-        kind = node.kind + (f"({node.neuron.kind})" if hasattr(node, "neuron") else "")
-        extra = f" ({node.reset.value} reset)" if getattr(node, "spiking", False) and hasattr(node, "reset") else ""
-        table.add_row(name, kind + extra, _shape(graph.in_shape(name)), _shape(graph.out_shape(name)),
-                      f"{neurons:,}" if neurons else "", f"{synapses:,}" if synapses else "",
-                      f"{node.parameter_count():,}")
+    for r in summary.rows:
+        table.add_row(r.name, r.kind, _shape(r.in_shape), _shape(r.out_shape), f"{r.neurons:,}" if r.neurons else "",
+                      f"{r.synapses:,}" if r.synapses else "", f"{r.parameters:,}")
     console.print(table)
-    recurrent = ", ".join(f"{a}->{b}" for a, b in sorted(graph.back_edges)) or "none"
+    recurrent = ", ".join(f"{a}->{b}" for a, b in summary.recurrent) or "none"
     console.print(
-        f"dt = {graph.dt:g} s   neurons = {graph.neuron_count():,}   synapses = {graph.synapse_count():,}   "
-        f"parameters = {graph.parameter_count():,}   recurrent edges: {recurrent}"
+        f"dt = {summary.dt:g} s   neurons = {summary.neurons:,}   synapses = {summary.synapses:,}   "
+        f"parameters = {summary.parameters:,}   recurrent edges: {recurrent}"
     )
 
 
 def _info(args: argparse.Namespace, console: Console) -> int:
-    graph = _load_model(args)
-    print_info(graph, console, f"{args.model}")
+    print_info(api.describe(api.load(args.model, dt=args.dt)), console, f"{args.model}")
     return 0
 
 
@@ -99,12 +103,12 @@ def _progress(console: Console, total: int, label: str) -> Iterator[Callable[[in
         yield lambda _t: bar.advance(task)
 
 
-def run_simulation(graph: Graph, data: Dataset, args: argparse.Namespace, console: Console) -> int:
+def run_simulation(graph: Any, data: api.Dataset, args: argparse.Namespace, console: Console) -> int:
     steps = args.steps if args.steps is not None else data.steps
     t0 = time.perf_counter()
     with _progress(console, steps, "simulating") as tick:
-        ev = evaluate(graph, data, steps=args.steps, mode=args.mode,
-                      dtype=np.float64 if args.float64 else np.float32, on_step=tick)
+        ev = api.evaluate(graph, data, steps=args.steps, mode=args.mode,
+                          dtype=np.float64 if args.float64 else np.float32, on_step=tick)
     elapsed = time.perf_counter() - t0
     table = Table(title=f"reference simulation: {data.samples} samples x {steps} steps ({ev.result.mode})",
                   title_justify="left")
@@ -112,7 +116,7 @@ def run_simulation(graph: Graph, data: Dataset, args: argparse.Namespace, consol
     table.add_column("neurons", justify="right")
     table.add_column("spikes/neuron/step", justify="right")
     for name, rate in ev.rates.items():
-        table.add_row(name, f"{graph.nodes[name].size:,}", f"{rate:.4f}")
+        table.add_row(name, f"{int(np.prod(ev.result.recorded[name].shape[2:])):,}", f"{rate:.4f}")
     console.print(table)
     for name, out in ev.result.outputs.items():
         counts = out.reshape(out.shape[0], out.shape[1], -1).sum(axis=1)
@@ -120,7 +124,7 @@ def run_simulation(graph: Graph, data: Dataset, args: argparse.Namespace, consol
                       + " ".join(f"{c:.2f}" for c in counts.mean(axis=0)[:16])
                       + (" ..." if counts.shape[1] > 16 else ""))
     if ev.accuracy is not None:
-        console.print(f"accuracy: {ev.accuracy * 100:.2f}% ({int(round(ev.accuracy * data.samples))}/{data.samples})")
+        _print_accuracy(ev.accuracy, data.samples, console)
     console.print(f"wall time: {elapsed:.2f} s")
     if args.save:
         payload = {f"output:{k}": v for k, v in ev.result.outputs.items()}
@@ -133,39 +137,12 @@ def run_simulation(graph: Graph, data: Dataset, args: argparse.Namespace, consol
 
 
 def _simulate(args: argparse.Namespace, console: Console) -> int:
-    graph = _load_model(args)
-    if args.input is None:
-        if args.model != "default":
-            raise SpikecError("no input data given", parameter="--input", fix="pass --input data.npz")
-        args.input = bundled_data()
-    data = load_dataset(args.input, graph).take(args.samples)
+    graph = api.load(args.model, dt=args.dt)
+    data = api.resolve_data(args.input, args.model, graph, args.samples)
     return run_simulation(graph, data, args, console)
 
 
-# --- run (C engine) ------------------------------------------------------------------------------
-
-def _what_if_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("co-design what-ifs (spinnaker2)")
-    g.add_argument("--chips", type=int, default=None, help="chips available")
-    g.add_argument("--pes-per-chip", type=int, default=None, help="processing elements per chip")
-    g.add_argument("--neurons-per-pe", type=int, default=None, help="most neurons one PE runs")
-
-
-def _what_if(args: argparse.Namespace) -> dict[str, Any]:
-    return {"chips": getattr(args, "chips", None), "pes_per_chip": getattr(args, "pes_per_chip", None),
-            "neurons_per_pe": getattr(args, "neurons_per_pe", None)}
-
-
-def _target(name: str) -> Any:
-    from .targets.target import get_target
-
-    return get_target(name)
-
-
-def _target_names() -> list[str]:
-    from .targets.target import TARGETS
-
-    return sorted(TARGETS)
+# --- run -------------------------------------------------------------------------------------------
 
 
 def _run_args(p: argparse.ArgumentParser) -> None:
@@ -176,114 +153,67 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=None,
                    help="time steps (default: the input's length, plus the chip's pipeline depth for a target)")
     p.add_argument("--samples", type=int, default=None, help="use only the first N samples")
-    p.add_argument("--target", choices=_target_names(), default=None,
+    p.add_argument("--target", choices=api.target_names(), default=None,
                    help="compile for this chip first (default: lower the model as it is, an ideal chip)")
-    p.add_argument("--backend", choices=("emulator", "lava"), default="emulator",
-                   help="emulator: the C engine (counters, energy); lava: Lava's bit-accurate Loihi 2 models")
-    p.add_argument("--arithmetic", choices=("float", "fixed"), default=None, help="without --target: default from the graph")
-    p.add_argument("--cost", choices=_target_names(), default=None,
+    backends = sorted({b for t in api.list_targets(errors=[]) for b in t.backends})
+    p.add_argument("--backend", choices=backends, default="emulator",
+                   help="emulator: the C engine (counters, energy); others as the target provides "
+                        "(lava: Lava's bit-accurate Loihi 2 models)")
+    p.add_argument("--cost", choices=api.target_names(), default=None,
                    help="cost table for the energy estimate (default: the target's, else loihi1)")
     p.add_argument("--save-program", default=None, help="write the lowered program (.npz) for later runs")
     p.add_argument("--threads", type=int, default=None, help="threads over samples (default: all cores)")
-    _what_if_args(p)
+    _option_args(p)
 
 
-def _steps(program: Program, data: Dataset, steps: int | None) -> int:
-    return steps if steps is not None else data.steps + int(program.metadata.get("pipeline_depth", 0))
-
-
-def run_engine(program: Program, data: Dataset, args: argparse.Namespace, console: Console) -> int:
-    t0 = time.perf_counter()
-    result = run(program, dict(data.inputs), _steps(program, data, args.steps), threads=args.threads)
-    elapsed = time.perf_counter() - t0
-    steps = result.steps
-    table = Table(title=f"C engine ({program.arithmetic}): {data.samples} samples x {steps} steps, "
-                        f"{program.n_cores} cores", title_justify="left")
-    # Per sample and time step where it says so; short headers keep the table in 80 columns.
-    for col in ("population", "kernel", "neurons", "spikes/n/step", "synops", "messages"):
-        table.add_column(col, justify="left" if col in ("population", "kernel") else "right")
-    totals = result.counters.by_population()
+def print_run(report: api.RunReport, console: Console) -> None:
+    res, program, data = report.result, report.program, report.data
     per = max(1, data.samples)
-    for pop in program.populations:
-        c = totals[pop.name]
-        rate = c["spikes"] / (pop.size * steps * per) if pop.spiking and steps else float("nan")
-        table.add_row(pop.name, pop.kernel, f"{pop.size:,}", "" if rate != rate else f"{rate:.4f}",
-                      f"{c['synops'] / per:,.0f}", f"{(c['msg_local'] + c['msg_remote']) / per:,.0f}")
+    if res.counters is not None:
+        table = Table(title=f"{res.title}: {data.samples} samples x {res.steps} steps, {program.n_cores} cores",
+                      title_justify="left")
+        # Per sample and time step where it says so; short headers keep the table in 80 columns.
+        for col in ("population", "kernel", "neurons", "spikes/n/step", "synops", "messages"):
+            table.add_column(col, justify="left" if col in ("population", "kernel") else "right")
+        totals = res.counters.by_population()
+        for pop in program.populations:
+            c = totals[pop.name]
+            rate = res.rates.get(pop.name)
+            table.add_row(pop.name, pop.kernel, f"{pop.size:,}", "" if rate is None else f"{rate:.4f}",
+                          f"{c['synops'] / per:,.0f}", f"{(c['msg_local'] + c['msg_remote']) / per:,.0f}")
+    else:
+        table = Table(title=f"{res.title}: {data.samples} samples x {res.steps} steps", title_justify="left")
+        for col in ("population", "neurons", "spikes/n/step"):
+            table.add_column(col, justify="left" if col == "population" else "right")
+        sizes = {p.name: p.size for p in program.populations}
+        for name, rate in res.rates.items():
+            table.add_row(name, f"{sizes.get(name, 0):,}", f"{rate:.4f}")
     console.print(table)
-    if len(result.outputs) == 1 and data.labels is not None:
-        _accuracy(result.output, data, console)
-    console.print(f"wall time: {elapsed:.3f} s")
-    if data.samples and steps:
-        priced = _target(args.cost or "loihi1")
-        console.print(priced.price(result.counters, program).summary(), highlight=False)
-        for line in priced.notes(result.counters, program):
-            console.print(line, highlight=False)
-    return 0
-
-
-def _accuracy(output: np.ndarray, data: Dataset, console: Console) -> float:
-    accuracy = float(np.mean(decode_rate(output) == data.labels))
-    console.print(f"accuracy: {accuracy * 100:.2f}% ({int(round(accuracy * data.samples))}/{data.samples})")
-    return accuracy
-
-
-def run_on_lava(program: Program, data: Dataset, args: argparse.Namespace, console: Console) -> int:
-    from .targets.loihi2 import run_lava
-
-    steps = _steps(program, data, args.steps)
-    t0 = time.perf_counter()
-    lava = run_lava(program, dict(data.inputs), steps)
-    elapsed = time.perf_counter() - t0
-    table = Table(title=f"Lava (Loihi2SimCfg fixed_pt): {data.samples} samples x {steps} steps",
-                  title_justify="left")
-    for col in ("population", "neurons", "spikes/n/step"):
-        table.add_column(col, justify="left" if col == "population" else "right")
-    for name, spikes in lava.spikes.items():
-        table.add_row(name, f"{spikes.shape[2]:,}", f"{spikes.mean():.4f}")
-    console.print(table)
-    if len(program.outputs) == 1 and data.labels is not None:
-        _accuracy(lava.spikes[next(iter(program.outputs.values()))], data, console)
-    console.print(f"wall time: {elapsed:.2f} s (Lava run {lava.wall:.2f} s)")
-    return 0
-
-
-def _program_for(args: argparse.Namespace, console: Console) -> tuple[Program, Graph | None]:
-    """The program ``run``/``estimate`` execute: a saved one, one compiled for --target, or the
-    model lowered as it is."""
-    if args.model != "default" and is_program_file(args.model):
-        return load_program(args.model), None
-    graph = _load_model(args)
-    if args.target is None:
-        return lower(graph, arithmetic=args.arithmetic), graph
-    compiled = _target(args.target).compile_with(graph, _what_if(args))
-    console.print(f"compiled for {compiled.program.metadata.get('target', args.target)}: "
-                  f"{compiled.program.n_cores} cores, pipeline depth "
-                  f"{compiled.program.metadata.get('pipeline_depth', 0)} steps")
-    return compiled.program, graph
-
-
-def _dataset(args: argparse.Namespace, program: Program, graph: Graph | None) -> Dataset:
-    if args.input is None:
-        if args.model != "default":
-            raise SpikecError("no input data given", parameter="--input", fix="pass --input data.npz")
-        args.input = bundled_data()
-    return load_dataset(args.input, graph if graph is not None else program).take(args.samples)
+    if report.accuracy is not None:
+        _print_accuracy(report.accuracy, data.samples, console)
+    wall = f"{res.wall:.3f} s" if res.counters is not None else f"{res.wall:.2f} s"
+    console.print(f"wall time: {wall}" + (f" ({res.detail})" if res.detail else ""))
+    if report.estimate is not None:
+        console.print(report.estimate.summary())
+    for line in report.notes:
+        console.print(line)
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
-    program, graph = _program_for(args, console)
+    report = api.run(args.model, args.input, target=args.target, backend=args.backend, options=_options(args),
+                     steps=args.steps, samples=args.samples, threads=args.threads, cost=args.cost, dt=args.dt)
+    if args.target is not None:
+        console.print(f"compiled for {args.target}: {report.program.n_cores} cores, pipeline depth "
+                      f"{report.program.metadata.get('pipeline_depth', 0)} steps")
     if args.save_program:
-        save_program(program, args.save_program)
+        api.save_program(report.program, args.save_program)
         console.print(f"program saved to {args.save_program}")
-    data = _dataset(args, program, graph)
-    if args.target is not None and args.backend not in _target(args.target).backends:
-        raise SpikecError(f"target {args.target} has no {args.backend} backend", parameter="--backend",
-                          fix=f"use one of {list(_target(args.target).backends)}")
-    if args.backend == "lava":
-        return run_on_lava(program, data, args, console)
-    if args.cost is None:
-        args.cost = args.target or "loihi1"
-    return run_engine(program, data, args, console)
+    print_run(report, console)
+    return 0
+
+
+def _print_accuracy(accuracy: float, samples: int, console: Console) -> None:
+    console.print(f"accuracy: {accuracy * 100:.2f}% ({int(round(accuracy * samples))}/{samples})")
 
 
 # --- estimate -----------------------------------------------------------------------------------
@@ -291,41 +221,33 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
 def _estimate_args(p: argparse.ArgumentParser) -> None:
     _model_args(p)
-    p.add_argument("--target", choices=_target_names(), default="loihi2", help="chip to compile for and price")
+    p.add_argument("--target", choices=api.target_names(), default="loihi2", help="chip to compile for and price")
     p.add_argument("--input", default=None, help="npz with 'spikes' (batch, time, *shape) the activity comes from")
     p.add_argument("--samples", type=int, default=None, help="use only the first N samples")
     p.add_argument("--steps", type=int, default=None, help="time steps (default: input length + pipeline depth)")
     p.add_argument("--threads", type=int, default=None, help="threads over samples (default: all cores)")
-    _what_if_args(p)
+    _option_args(p)
 
 
 def _estimate(args: argparse.Namespace, console: Console) -> int:
-    target = _target(args.target)
-    graph = _load_model(args)
-    compiled = target.compile_with(graph, _what_if(args))
-    program = compiled.program
-    data = _dataset(args, program, graph)
-    result = run(program, dict(data.inputs), _steps(program, data, args.steps), threads=args.threads)
-    est = target.price(result.counters, program)
-    totals = result.counters.by_population()
-    per = max(1, data.samples)
-    activity = {k: sum(c[k] for c in totals.values()) / per for k in ("synops", "nu_active", "nu_idle", "spikes",
-                                                                          "msg_local", "msg_remote", "hops_x", "hops_y")}
-    console.print(f"{target.spec.name}: {program.neuron_count():,} neurons, {program.synapse_count():,} synapses "
-                  f"on {program.n_cores} cores; {data.samples} samples x {result.steps} steps")
-    console.print("activity per sample: " + ", ".join(f"{k} {v:,.0f}" for k, v in activity.items()), highlight=False)
-    console.print(est.summary(), highlight=False)
-    for line in target.notes(result.counters, program):
-        console.print(line, highlight=False)
+    rep = api.estimate(args.model, args.target, args.input, options=_options(args), steps=args.steps,
+                       samples=args.samples, threads=args.threads, dt=args.dt)
+    program = rep.program
+    console.print(f"{rep.target.title}: {program.neuron_count():,} neurons, {program.synapse_count():,} synapses "
+                  f"on {program.n_cores} cores; {rep.data.samples} samples x {rep.steps} steps")
+    console.print("activity per sample: " + ", ".join(f"{k} {v:,.0f}" for k, v in rep.activity.items()))
+    console.print(rep.estimate.summary())
+    for line in rep.notes:
+        console.print(line)
     table = Table(title="constants", title_justify="left")
     for col in ("constant", "value", "source"):
         table.add_column(col, overflow="fold")
-    for name, constant in target.constants().items():
+    for name, constant in rep.constants.items():
         if constant.value is not None:
             table.add_row(name, f"{constant.value:.4g}", constant.source)
     console.print(table)
-    if data.labels is not None and len(result.outputs) == 1:
-        _accuracy(result.output, data, console)
+    if rep.accuracy is not None:
+        _print_accuracy(rep.accuracy, rep.data.samples, console)
     return 0
 
 
@@ -340,34 +262,21 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None, help="threads over samples (default: all cores)")
 
 
-def compare_targets(graph: Graph, data: Dataset, names: Sequence[str], threads: int | None = None) -> Table:
-    """Compile ``graph`` for every target, run each on its emulator, and tabulate energy,
-    latency, cores and accuracy per sample."""
+def compare_table(rows: Sequence[api.Comparison]) -> Table:
+    """The ``spikec compare`` table: one row per target, per sample."""
     table = Table(title="targets side by side (per sample)", title_justify="left")
     for col in ("target", "energy uJ", "latency ms", "cores", "chips", "accuracy", "unpriced terms"):
         table.add_column(col, justify="left" if col == "target" else "right")
-    for name in names:
-        target = _target(name)
-        program = target.compile(graph).program
-        result = run(program, dict(data.inputs), _steps(program, data, None), threads=threads)
-        est = target.price(result.counters, program)
-        acc = "" if data.labels is None or len(result.outputs) != 1 else \
-            f"{np.mean(decode_rate(result.output) == data.labels) * 100:.2f} %"
-        chips = chips_needed(program.n_cores, target.spec)
-        table.add_row(target.spec.name, f"{est.energy * 1e6:.4g}", f"{est.latency * 1e3:.4g}", f"{est.active_cores}",
-                      f"{chips}", acc, f"{len(est.missing)}")
+    for r in rows:
+        acc = "" if r.accuracy is None else f"{r.accuracy * 100:.2f} %"
+        table.add_row(r.title, f"{r.energy * 1e6:.4g}", f"{r.latency * 1e3:.4g}", f"{r.cores}", f"{r.chips}", acc,
+                      f"{len(r.missing)}")
     return table
 
 
 def _compare(args: argparse.Namespace, console: Console) -> int:
-    graph = _load_model(args)
-    names = _target_names() if args.targets == "all" else [t.strip() for t in args.targets.split(",") if t.strip()]
-    if args.input is None:
-        if args.model != "default":
-            raise SpikecError("no input data given", parameter="--input", fix="pass --input data.npz")
-        args.input = bundled_data()
-    data = load_dataset(args.input, graph).take(args.samples)
-    console.print(compare_targets(graph, data, names, args.threads))
+    rows = api.compare(args.model, args.input, args.targets, samples=args.samples, threads=args.threads, dt=args.dt)
+    console.print(compare_table(rows))
     return 0
 
 
@@ -375,40 +284,76 @@ def _compare(args: argparse.Namespace, console: Console) -> int:
 
 def _compile_args(p: argparse.ArgumentParser) -> None:
     _model_args(p)
-    p.add_argument("--target", choices=_target_names(), default="loihi1", help="chip to compile for")
-    p.add_argument("--arithmetic", choices=("fixed", "float"), default="fixed",
-                   help="fixed: quantize to the chip's widths (default); float: keep float neurons")
-    p.add_argument("--weight-bits", type=int, default=None, help="override the spec's weight width")
-    p.add_argument("--per-channel", action="store_true", help="one quantization scale per neuron/channel")
+    p.add_argument("--target", choices=api.target_names(), default="loihi1", help="chip to compile for")
     p.add_argument("--input", default=None, help="calibration spikes (.npz) for the quantization report")
     p.add_argument("--samples", type=int, default=None, help="use only the first N calibration samples")
     p.add_argument("--explain", action="store_true", help="print what every pass did")
     p.add_argument("--output", default=None, help="write the compiled program (.npz; `spikec run` runs it)")
-    _what_if_args(p)
+    _option_args(p)
 
 
 def _compile(args: argparse.Namespace, console: Console) -> int:
-    graph = _load_model(args)
-    target = _target(args.target)
-    spec = target.spec
-    if args.input is None and args.model == "default":
-        args.input = bundled_data()
+    if args.passes == "list":
+        table = Table(title="passes (the default list runs them in this order)", title_justify="left")
+        table.add_column("pass")
+        table.add_column("what it does", overflow="fold")
+        for name, what in api.list_passes().items():
+            table.add_row(name, what)
+        console.print(table)
+        return 0
+    graph = api.load(args.model, dt=args.dt)
     calibration = None
-    if args.input is not None:
-        calibration = dict(load_dataset(args.input, graph).take(args.samples).inputs)
+    if args.input is not None or args.model == api.DEFAULT_MODEL:
+        calibration = api.resolve_data(args.input, args.model, graph, args.samples)
     t0 = time.perf_counter()
-    compiled = target.compile_with(graph, _what_if(args), arithmetic=args.arithmetic, weight_bits=args.weight_bits,
-                                   per_channel=args.per_channel, calibration=calibration)
+    compiled = api.compile(graph, args.target, options=_options(args), calibration=calibration)
     elapsed = time.perf_counter() - t0
     if args.explain:
-        console.print(compiled.explain(), highlight=False)
+        console.print(compiled.explain())
     p = compiled.program
-    console.print(f"compiled for {spec.name} ({p.arithmetic}): {len(p.populations)} populations, "
-                  f"{p.neuron_count():,} neurons, {p.synapse_count():,} synapses, {p.n_cores} cores in {elapsed:.2f} s")
+    console.print(f"compiled for {api.get_target(args.target).title} ({p.arithmetic}): {len(p.populations)} "
+                  f"populations, {p.neuron_count():,} neurons, {p.synapse_count():,} synapses, {p.n_cores} cores "
+                  f"in {elapsed:.2f} s")
     if args.output:
-        save_program(p, args.output)
+        api.save_program(p, args.output)
         console.print(f"program saved to {args.output}")
     return 0
+
+
+# --- targets ------------------------------------------------------------------------------------
+
+
+def _targets_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", nargs="?", default=None, help="show one target's limits too")
+
+
+def _targets(args: argparse.Namespace, console: Console) -> int:
+    broken: list[SpikecError] = []
+    chosen = [api.get_target(args.name)] if args.name else api.list_targets(errors=broken)
+    for t in chosen:
+        console.print(Text(f"{t.name}: {t.title}", style="bold"))
+        if t.summary:
+            console.print(f"  {t.summary}")
+        console.print(f"  backends: {', '.join(t.backends)}; timing: {t.timing.steps_per_hop} step(s) per synaptic "
+                      f"hop ({t.timing.source})")
+        table = Table(title_justify="left", show_edge=False)
+        for col in ("option", "default", "allowed", "source"):
+            table.add_column(col, overflow="fold")
+        for info in t.options.describe():
+            default = "chip's" if info.default is None else str(info.default)
+            table.add_row(info.flag, default, info.allowed(), info.source)
+        console.print(table)
+        if args.name:
+            limits = Table(title="limits", title_justify="left", show_edge=False)
+            for col in ("limit", "value", "source"):
+                limits.add_column(col, overflow="fold")
+            for key, source in t.spec.sources().items():
+                value = t.spec.value(key)
+                limits.add_row(key, "-" if value is None else f"{value:,}", source)
+            console.print(limits)
+    for exc in broken:
+        Console(stderr=True, markup=False, highlight=False).print(Text.assemble(("error:", "bold red"), f" {exc}"))
+    return 2 if broken else 0
 
 
 # --- demo --------------------------------------------------------------------------------------
@@ -419,31 +364,31 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace, console: Console) -> int:
-    path = bundled_model()
-    console.print(f"[bold]spikec {__version__} demo[/bold]: the bundled digits SNN ({path.name})\n")
-    graph = load(path)
-    print_info(graph, console, "model")
-    data = load_dataset(bundled_data(), graph).take(args.samples)
+    path = api.bundled_model()
+    console.print(Text.assemble((f"spikec {__version__} demo", "bold"), f": the bundled digits SNN ({path.name})\n"))
+    graph = api.load(api.DEFAULT_MODEL)
+    print_info(api.describe(graph), console, "model")
+    data = api.resolve_data(None, api.DEFAULT_MODEL, graph, args.samples)
     ns = argparse.Namespace(steps=None, mode=None, float64=False, save=None)
     run_simulation(graph, data, ns, console)
     console.print()
-    ns = argparse.Namespace(steps=None, threads=None, cost="loihi1")
-    run_engine(lower(graph), data, ns, console)
+    print_run(api.run(graph, data, cost="loihi1"), console)
     console.print()
-    console.print(compare_targets(graph, data, _target_names()))
+    console.print(compare_table(api.compare(graph, data)))
     return 0
 
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
-    "info": ("show a model's nodes, shapes, neurons, synapses and parameters", _info_args, _info),
+    "info": ("show a model's nodes, shapes, neurons, synapses and parameters", _model_args, _info),
     "simulate": ("run a model in the reference simulator (spikes, rates, accuracy)", _simulate_args, _simulate),
     "compile": ("compile a model for a chip (fold batch-norm, map delays, quantize, lower); --explain says how",
                 _compile_args, _compile),
-    "run": ("run a model (or compile it for --target first) on the C engine or on Lava", _run_args, _run),
+    "run": ("run a model (or compile it for --target first) on the C engine or another backend", _run_args, _run),
     "estimate": ("compile for a chip, run on its emulator, print energy and latency with their sources",
                  _estimate_args, _estimate),
     "compare": ("compile for several chips and print energy, latency, cores and accuracy side by side",
                 _compare_args, _compare),
+    "targets": ("list the targets, their options (defaults, ranges, sources) and backends", _targets_args, _targets),
     "demo": ("the bundled model: info, reference simulation, C-engine run, and every target side by side",
              _demo_args, _demo),
 }
@@ -459,14 +404,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    console = Console()
+    # Markup off: node names, file names and error texts come from users' files and are printed
+    # as they are ('[/x]' in a node name must not be read as a style tag).
+    console = Console(markup=False, highlight=False)
     try:
+        args = build_parser().parse_args(argv)
         return COMMANDS[args.command][2](args, console)
     except SpikecError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        Console(stderr=True, markup=False, highlight=False).print(Text.assemble(("error:", "bold red"), f" {exc}"))
         return 2
-
-
 if __name__ == "__main__":
     sys.exit(main())

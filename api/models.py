@@ -1,8 +1,5 @@
-"""The Python API behind every CLI command: load a model, load data, simulate, evaluate.
-
-Each function is one step a user would otherwise write by hand; the CLI only parses
-arguments, calls these, and prints.
-"""
+"""Models and data: load a model (``"default"`` is the bundled one), load input spikes, and
+evaluate a model in the reference simulator."""
 
 from __future__ import annotations
 
@@ -13,15 +10,16 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 
-from .errors import ModelImportError, SimulationError
-from .ir import Graph, Neuron, SimResult, load_graph, simulate
-from .ir.readout import decode_rate
-from .ir.serialize import is_graph_file
+from ..errors import ModelImportError, SimulationError
+from ..ir import Graph, Neuron, SimResult, load_graph, simulate
+from ..ir.readout import decode_rate
+from ..ir.serialize import is_graph_file
 
 if TYPE_CHECKING:  # the runtime (and its compiled engine) is not needed to read data files
-    from .runtime.program import Program
+    from ..runtime.program import Program
 
 __all__ = [
+    "DEFAULT_MODEL",
     "load",
     "bundled_model",
     "bundled_data",
@@ -32,8 +30,10 @@ __all__ = [
     "evaluate",
 ]
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 _INPUT_KEYS = ("spikes", "inputs", "x")
+#: The name that stands for the bundled model wherever a model is asked for.
+DEFAULT_MODEL = "default"
 
 
 def bundled_model() -> Path:
@@ -49,18 +49,21 @@ def bundled_data() -> Path:
 def load(source: Any, *, dt: float | None = None, input_shape: tuple[int, ...] | None = None) -> Graph:
     """Turn ``source`` into a validated :class:`~spikec.ir.Graph`.
 
-    ``source`` may be a Graph, a path to a ``.nir`` file or to a spikec graph (``.npz``), a
-    ``nir.NIRGraph``, or a ``torch.nn.Module`` (then ``input_shape`` is required).  ``dt``
+    ``source`` may be a Graph, a path to a ``.nir`` file or to a spikec graph (``.npz``),
+    ``"default"`` (the bundled digits model), a ``nir.NIRGraph``, or a ``torch.nn.Module`` (then
+    ``input_shape`` is required).  ``dt``
     overrides the time step where the format has none of its own (NIR, PyTorch).
     """
     if isinstance(source, Graph):
         return source if dt is None else source.replace(dt=dt)
+    if isinstance(source, str) and source == DEFAULT_MODEL:
+        source = bundled_model()
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
             raise ModelImportError(f"no such file: {os.fspath(path)!r}")
         if path.suffix == ".nir":
-            from .compiler.frontends.nir_io import from_nir
+            from ..compiler.frontends.nir_io import from_nir
 
             return from_nir(path, dt=dt)
         if path.suffix == ".npz" and is_graph_file(path):
@@ -71,7 +74,7 @@ def load(source: Any, *, dt: float | None = None, input_shape: tuple[int, ...] |
             fix="give a .nir file or a spikec graph saved with spikec.ir.save_graph (.npz)",
         )
     if type(source).__module__.startswith("nir"):
-        from .compiler.frontends.nir_io import from_nir
+        from ..compiler.frontends.nir_io import from_nir
 
         return from_nir(source, dt=dt)
     if _is_torch_module(source):
@@ -81,7 +84,7 @@ def load(source: Any, *, dt: float | None = None, input_shape: tuple[int, ...] |
                 parameter="input_shape",
                 fix="pass input_shape=(features,) or (channels, height, width)",
             )
-        from .compiler.frontends.torch_import import from_torch
+        from ..compiler.frontends.torch_import import from_torch
 
         return from_torch(source, input_shape=input_shape, dt=dt)
     raise ModelImportError(f"cannot import an object of type {type(source).__name__}")

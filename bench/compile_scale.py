@@ -23,9 +23,8 @@ import time
 
 def one(n: int, target: str) -> dict:
     import numpy as np
-
     import spikec.ir as ir
-    from spikec.targets.target import get_target
+    from spikec.targets import get_target
 
     k = 100
     rng = np.random.default_rng(0)

@@ -38,7 +38,6 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cuba_net  # noqa: E402
-
 from lava.magma.core.decorator import implements, requires, tag  # noqa: E402
 from lava.magma.core.model.py.model import PyLoihiProcessModel  # noqa: E402
 from lava.magma.core.model.py.ports import PyInPort  # noqa: E402
@@ -106,13 +105,12 @@ def run(net: cuba_net.CubaNet, steps: int, record: bool = False,
     final state back and stopping), ``wall_setup_s`` (construction + compilation + runtime start), the
     final ``v``/``u`` and, with ``record``, ``spike_steps``/``spike_ids``.
     """
-    from scipy.sparse import csr_matrix
-
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.dense.process import Dense
     from lava.proc.lif.process import LIF
     from lava.proc.sparse.process import Sparse
+    from scipy.sparse import csr_matrix
 
     t_total = time.perf_counter()
     n = net.n

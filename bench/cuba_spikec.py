@@ -13,10 +13,9 @@ import time
 from typing import Any
 
 import numpy as np
-
 from cuba_net import CubaNet, summarize
-
-from spikec.runtime import Population, Program, Projection, run as run_program
+from spikec.runtime import Population, Program, Projection
+from spikec.runtime import run as run_program
 
 __all__ = ["program_for", "run"]
 

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from spikec import ir
 from spikec.compiler.lower import lower
 from spikec.runtime import Population, Program, Projection

@@ -23,7 +23,6 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
-
 from spikec.api import decode_rate
 from spikec.compiler.frontends.nir_io import write_nir
 from spikec.compiler.frontends.torch_import import from_torch

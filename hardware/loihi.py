@@ -1,6 +1,9 @@
-"""Hardware spec of Intel Loihi (1st generation), from ../shared/reference/hardware-numbers.md §1.
+"""Published numbers of Intel Loihi (1st generation), from ../shared/reference/hardware-numbers.md §1:
+its spec and its per-event cost constants.  They live below the targets because two targets read
+them: ``loihi1`` prices and limits with them, ``loihi2`` borrows the figures Intel has not
+published again for Loihi 2 (fan-in/fan-out slots, the cost table), and says so.
 
-Choices where the chip offers a range (each also said in the limit's source):
+Spec choices where the chip offers a range (each also said in the limit's source):
 
 - ``weight_bits`` = 8: Loihi stores 1-9-bit weights (Davies 2018 p.87); 8-bit signed is the
   full precision Lava's ``Dense`` uses, so it is the default quantize targets.
@@ -18,9 +21,13 @@ Choices where the chip offers a range (each also said in the limit's source):
 
 from __future__ import annotations
 
-from ...hardware import HardwareSpec, Sourced
+from types import MappingProxyType
+from typing import Mapping
 
-__all__ = ["LOIHI1_SPEC"]
+from .sourced import Sourced
+from .spec import HardwareSpec
+
+__all__ = ["LOIHI1_SPEC", "LOIHI1_COSTS"]
 
 _D18 = "Davies et al. 2018, IEEE Micro 38(1)"
 _LAVA = "Lava's bit-accurate Loihi LIF model (lava-nc/lava src/lava/proc/lif/models.py)"
@@ -44,3 +51,22 @@ LOIHI1_SPEC = HardwareSpec(
     mesh_y=Sourced(8, f"derived: {_D18} p.86, 128 cores = 32 tiles x 4; SANA-FE's 4-high tile mesh x 2 cores per tile"),
     chips=Sourced(None, "multi-chip systems (Nahuku, Pohoiki) exist; not modelled here"),
 )
+
+_T2 = "Davies et al. 2018, IEEE Micro 38(1), Table 2"
+
+# Davies et al., IEEE Micro 38(1):82-99 (2018), Table 2, pre-silicon at 0.75 V; quoted identically by
+# SANA-FE arch/loihi.yaml and KerasSpiking (tag [P] in the reference notes).  Keys are CostTable fields.
+LOIHI1_COSTS: Mapping[str, Sourced] = MappingProxyType(dict(
+    e_sop=Sourced(23.6e-12, _T2 + ": energy per synaptic spike op (minimum)"),
+    e_nu_active=Sourced(81e-12, _T2 + ": energy per neuron update, active"),
+    e_nu_idle=Sourced(52e-12, _T2 + ": energy per neuron update, inactive"),
+    e_msg_local=Sourced(1.7e-12, _T2 + ": within-tile spike energy"),
+    e_hop_x=Sourced(3.0e-12, _T2 + ": energy per tile hop, E-W"),
+    e_hop_y=Sourced(4.0e-12, _T2 + ": energy per tile hop, N-S"),
+    p_static=Sourced(0.104 / 128, "about 104 mW per chip (Frady et al. 2020, Table 1: 3.34 W / 32 chips) / 128 cores [derived]"),
+    t_sop=Sourced(3.5e-9, _T2 + ": time per synaptic spike op (max)"),
+    t_nu=Sourced(8.4e-9, _T2 + ": time per neuron update, active"),
+    t_spike_out=Sourced(2.1e-9, _T2 + ": within-tile spike latency"),
+    t_hop=Sourced(6.5e-9, _T2 + ": latency per tile hop, N-S (the slower axis)"),
+    t_barrier=Sourced(465e-9, _T2 + ": mesh-wide barrier sync, 32 tiles (upper end of 113-465 ns)"),
+))

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import spikec
 from spikec.cli import main
 from spikec.errors import ModelImportError, SimulationError
-from spikec.ir import Graph, Input, Linear, Output, make_population, LIF, save_graph
+from spikec.ir import LIF, Graph, Input, Linear, Output, make_population, save_graph
 
 
 def _tiny_graph() -> Graph:
@@ -119,3 +118,52 @@ def test_compile_explains_each_pass_and_the_program_runs(tmp_path, capsys: pytes
     assert "C engine (fixed)" in ran
     acc = float(next(line for line in ran.splitlines() if line.startswith("accuracy:")).split()[1].rstrip("%"))
     assert acc >= 96.5  # 8-bit Loihi weights lose at most 1 point of the float 97.5 %
+
+
+def test_the_api_does_what_the_cli_does(tmp_path) -> None:
+    graph = spikec.load("default")                        # "default" works as in the CLI
+    assert graph.neuron_count() == spikec.load(spikec.bundled_model()).neuron_count()
+    compiled = spikec.compile("default", "spinnaker2", options={"neurons_per_pe": 64})
+    assert compiled.program.metadata["options"]["neurons_per_pe"] == 64
+    assert compiled.program.n_cores > spikec.compile("default", "spinnaker2").program.n_cores == 1
+    report = spikec.run("default", target="loihi2", samples=30)
+    assert report.result.steps == 22 and report.accuracy is not None and report.estimate is not None
+    assert report.priced_by.name == "loihi2"
+    spikec.save_program(compiled.program, tmp_path / "p.npz")
+    again = spikec.run(tmp_path / "p.npz", spikec.bundled_data(), samples=30)
+    assert again.target.name == "spinnaker2" and again.priced_by.name == "spinnaker2"  # read from the program
+    est = spikec.estimate("default", "loihi1", samples=20)
+    assert est.estimate.energy > 0 and est.activity["synops"] > 0 and "e_sop" in est.constants
+    rows = spikec.compare("default", targets="loihi1,spinnaker2", samples=20)
+    assert [r.target for r in rows] == ["loihi1", "spinnaker2"]
+    with pytest.raises(spikec.UnsupportedError, match="need a target"):
+        spikec.run("default", options={"weight_bits": 4})
+    with pytest.raises(spikec.UnsupportedError, match="runs as it is"):
+        spikec.run(tmp_path / "p.npz", spikec.bundled_data(), target="loihi1")
+    with pytest.raises(SimulationError, match="--input"):
+        spikec.run(tmp_path / "p.npz")
+
+
+def test_compile_lists_and_chooses_passes(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["compile", "default", "--passes", "list"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("fold_batchnorm", "map_delays", "quantize", "lower", "map"))
+    assert main(["compile", "default", "--passes", "quantize,lower", "--explain"]) == 0
+    out = capsys.readouterr().out
+    assert "quantize:" in out and "map_delays:" not in out and "3 cores" in out  # unmapped: a core per population
+    assert main(["compile", "default", "--passes", "lower"]) == 2
+    assert "'quantize' mandatory" in capsys.readouterr().err
+
+
+def test_markup_in_names_and_messages_is_printed_as_it_is(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(0)
+    name = "[/bold][red]lif"
+    graph = Graph({"in": Input((4,)), "fc": Linear(rng.normal(size=(3, 4))),
+                   name: make_population(LIF, 3, tau=0.01, v_threshold=0.5, r=10.0), "out": Output()},
+                  [("in", "fc"), ("fc", name), (name, "out")])
+    save_graph(graph, tmp_path / "g.npz")
+    assert main(["info", str(tmp_path / "g.npz")]) == 0
+    assert name in capsys.readouterr().out
+    assert main(["info", str(tmp_path / "[/x].nir")]) == 2
+    assert "[/x].nir" in capsys.readouterr().err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from spikec.errors import SpecError
 from spikec.hardware import HardwareSpec, Sourced
 

@@ -26,10 +26,9 @@ from torch import nn
 
 from ... import ir
 from ...errors import ModelImportError, UnsupportedError
-from ...nn import CubaLIF as NNCubaLIF
-from ...nn import DelayedLinear
 from ...nn import LIF as NNLIF
-from ...nn import Steps
+from ...nn import CubaLIF as NNCubaLIF
+from ...nn import DelayedLinear, Steps
 from . import torch_snntorch
 
 __all__ = ["from_torch"]

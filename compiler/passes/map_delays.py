@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 
 from ...errors import GraphValidationError
+from ...hardware import HardwareSpec, Sourced
 from ...ir.delay import Delay
 from ...ir.graph import Graph
 from ...ir.linear import Affine, Linear, SparseLinear
 from ...ir.node import Node
-from ...hardware import HardwareSpec, Sourced
 from .base import Change, PassRecord, PassResult
 
 __all__ = ["map_delays"]

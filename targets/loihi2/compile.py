@@ -3,42 +3,43 @@ timing, then a check that Lava's Loihi processes can express every population an
 
 from __future__ import annotations
 
-from typing import Mapping
-
-import numpy as np
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from ...compiler.passes.base import Change, PassRecord
 from ...compiler.pipeline import Compiled
-from ...errors import UnsupportedError
+from ...compiler.timing import pipeline_depth
 from ...ir.graph import Graph
-from ...hardware import HardwareSpec
-from ..target import compile_timed
-from .encode import encode, pipeline_depth
+from ..options import Options, option
+from ..pipeline import compile_for
+from ..protocol import ONE_STEP_PER_HOP
+from .encode import encode
 from .spec import LOIHI2_SPEC
 
-__all__ = ["compile_loihi2"]
+__all__ = ["Loihi2Options", "compile_loihi2"]
 
 
-def compile_loihi2(
-    graph: Graph,
-    *,
-    weight_bits: int | None = None,
-    calibration: np.ndarray | Mapping[str, np.ndarray] | None = None,
-    spec: HardwareSpec = LOIHI2_SPEC,
-    arithmetic: str = "fixed",
-    per_channel: bool = False,
-) -> Compiled:
+@dataclass(frozen=True)
+class Loihi2Options(Options):
+    target: ClassVar[str] = "loihi2"
+
+    weight_bits: int | None = option(None, type="int", unit="bits", low=1, high=LOIHI2_SPEC.value("weight_bits"),
+                                     source=LOIHI2_SPEC.weight_bits.source,
+                                     help="signed weight width to quantize to (default: 8)")
+    per_channel: bool = option(False, type="bool", choices=(False,),
+                               source="Lava's LIF has one vth per process (lava-nc 0.10 PyLifModelBitAcc)",
+                               help="per-channel scales become per-neuron thresholds; quantize per layer for Loihi 2")
+    arithmetic: str = option("fixed", type="str", choices=("fixed",), source="Loihi 2 neurons are integer (Lava "
+                             "fixed_pt models)", help="Loihi 2 is integer; use another target to keep float neurons")
+
+
+def compile_loihi2(graph: Graph, options: Options | None = None, calibration: Any = None) -> Compiled:
     """``graph`` compiled for Loihi 2: quantized per layer to the spec's widths (Lava's fixed-point
     LIF arithmetic), mapped onto cores, every synaptic hop taking one step.  The program runs on
     the C engine (the emulator) and, through :func:`~.backend.run_lava`, on Lava, bit for bit alike."""
-    if arithmetic != "fixed":
-        raise UnsupportedError(f"arithmetic={arithmetic!r}", parameter="arithmetic", limit="fixed (Loihi 2 is integer)",
-                               fix="compile for loihi2 in fixed point, or use another target for float")
-    if per_channel:
-        raise UnsupportedError("per-channel scales become per-neuron thresholds, but Lava's LIF has one vth",
-                               parameter="per_channel", fix="quantize per layer for Loihi 2")
-    compiled = compile_timed(graph, spec, target="loihi2", arithmetic="fixed", weight_bits=weight_bits,
-                             calibration=calibration)
+    options = options if options is not None else Loihi2Options()
+    compiled = compile_for(graph, LOIHI2_SPEC, options, target="loihi2", timing=ONE_STEP_PER_HOP,
+                           calibration=calibration)
     program = compiled.program
     net = encode(program)
     changes = tuple(

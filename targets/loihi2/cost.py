@@ -9,9 +9,10 @@ faster per neuron update and about half the core area, Ars Technica 2021 [S]; no
 
 from __future__ import annotations
 
-from ..loihi.costs import LOIHI1
+from ...hardware.loihi import LOIHI1_COSTS
+from ...runtime.cost import CostTable
 
 __all__ = ["LOIHI2"]
 
-LOIHI2 = LOIHI1.borrowed("Loihi 2 (Loihi 1 constants: none published for Loihi 2)",
+LOIHI2 = CostTable(name="Loihi 1", **LOIHI1_COSTS).borrowed("Loihi 2 (Loihi 1 constants: none published for Loihi 2)",
                          "Loihi 1 value, no Loihi 2 figure published")

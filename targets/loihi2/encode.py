@@ -29,23 +29,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...compiler.timing import hop_latency as loihi_timing
-from ...compiler.timing import pipeline_depth
 from ...errors import UnsupportedError
 from ...runtime.program import Program
 from ...runtime.synapses import expand
+from .spec import LOIHI2_SPEC
 
-__all__ = ["LifProcess", "Connection", "LavaNetwork", "loihi_timing", "pipeline_depth", "encode", "ACT_SHIFT",
+__all__ = ["LifProcess", "Connection", "LavaNetwork", "loihi_timing", "encode", "ACT_SHIFT",
            "VTH_SHIFT"]
 
-ACT_SHIFT = 6          # Lava LIF act_shift
-VTH_SHIFT = 6          # Lava LIF vth_shift
-DECAY_BITS = 12
-STATE_BITS = 24
-VTH_MAX = (1 << 17) - 1
-BIAS_MANT_MAX = (1 << 12) - 1   # signed 13-bit
-BIAS_EXP_MAX = 7                # unsigned 3-bit
-MAX_DELAY = 63                  # 6-bit DelayDense / DelaySparse delays
-_FIX = "compile the model with spikec.targets.loihi2.compile_loihi2 (spikec compile --target loihi2)"
+# Lava's register formats, read from the spec (each figure's source is there).
+ACT_SHIFT = LOIHI2_SPEC.value("input_shift")                        # Lava LIF act_shift
+VTH_SHIFT = LOIHI2_SPEC.value("threshold_shift")                    # Lava LIF vth_shift
+DECAY_BITS = LOIHI2_SPEC.value("decay_bits")
+STATE_BITS = LOIHI2_SPEC.value("state_bits")
+VTH_MAX = (1 << LOIHI2_SPEC.value("threshold_bits")) - 1            # unsigned mantissa
+BIAS_MANT_MAX = (1 << (LOIHI2_SPEC.value("bias_bits") - 1)) - 1     # signed mantissa
+BIAS_EXP_MAX = (1 << LOIHI2_SPEC.value("bias_exponent_bits")) - 1   # unsigned exponent
+MAX_DELAY = LOIHI2_SPEC.value("max_delay")                          # DelayDense / DelaySparse delays
+_FIX = "compile the model for Loihi 2 (spikec.compile(model, 'loihi2'), or spikec compile --target loihi2)"
 
 
 @dataclass(frozen=True)

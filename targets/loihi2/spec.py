@@ -16,8 +16,8 @@ checked against bit for bit:
 
 from __future__ import annotations
 
-from ..loihi.spec import LOIHI1_SPEC
 from ...hardware import HardwareSpec, Sourced
+from ...hardware.loihi import LOIHI1_SPEC
 
 __all__ = ["LOIHI2_SPEC"]
 

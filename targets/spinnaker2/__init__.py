@@ -2,23 +2,26 @@
 under a 128 KB SRAM budget, multicast routing tables per chip with compression, and a per-PE
 cycle model of every tick."""
 
+from __future__ import annotations
+
 import numpy as np
 
-from ...compiler.passes.mapping import chips_needed
-from ..target import Target
-from .chip import SPINNAKER2_CHIP, Spinnaker2Chip, pe_memory, spinnaker2_spec
-from .compile import compile_spinnaker2
+from ...runtime.cost import Estimate
+from ...runtime.counters import Counters
+from ...runtime.program import Program
+from ..protocol import ONE_STEP_PER_HOP, Target
+from .compile import Spinnaker2Options, compile_spinnaker2
 from .cost import SPINNAKER2_COSTS, Spinnaker2Costs, estimate_spinnaker2, overruns, pe_busy
+from .spec import SPINNAKER2_CHIP, Spinnaker2Chip, pe_memory, spinnaker2_spec
 
 SPINNAKER2_SPEC = spinnaker2_spec()
 
 
-def _price(counters, program):  # type: ignore[no-untyped-def]
-    chips = int(program.metadata.get("chips", chips_needed(program.n_cores, SPINNAKER2_SPEC)))
-    return estimate_spinnaker2(counters, SPINNAKER2_COSTS, chips=chips, pes=int(np.unique(program.core_of).size))
+def _price(counters: Counters, program: Program) -> Estimate:
+    return estimate_spinnaker2(counters, SPINNAKER2_COSTS, chips=TARGET.chips(program), pes=int(np.unique(program.core_of).size))
 
 
-def _notes(counters, program):  # type: ignore[no-untyped-def]
+def _notes(counters: Counters, program: Program) -> list[str]:
     busy = pe_busy(counters, SPINNAKER2_COSTS)
     tick = float(SPINNAKER2_COSTS.tick_s.value)
     found, total = overruns(counters, SPINNAKER2_COSTS, limit=3)
@@ -28,8 +31,10 @@ def _notes(counters, program):  # type: ignore[no-untyped-def]
     return lines + [o.explain() for o in found]
 
 
-TARGET = Target("spinnaker2", SPINNAKER2_SPEC, SPINNAKER2_COSTS, compile_spinnaker2, price_fn=_price,
-                overrides=("chips", "pes_per_chip", "neurons_per_pe"), notes_fn=_notes)
+TARGET = Target("spinnaker2", SPINNAKER2_SPEC, compile_spinnaker2, costs=SPINNAKER2_COSTS, price_fn=_price,
+                options=Spinnaker2Options, timing=ONE_STEP_PER_HOP, notes_fn=_notes,
+                summary="SpiNNaker2-style many-core: 152 ARM PEs per chip, 128 KB SRAM each, multicast routing")
 
 __all__ = ["TARGET", "SPINNAKER2_SPEC", "SPINNAKER2_CHIP", "SPINNAKER2_COSTS", "Spinnaker2Chip", "Spinnaker2Costs",
-           "compile_spinnaker2", "spinnaker2_spec", "pe_memory", "estimate_spinnaker2", "overruns", "pe_busy"]
+           "Spinnaker2Options", "compile_spinnaker2", "spinnaker2_spec", "pe_memory", "estimate_spinnaker2",
+           "overruns", "pe_busy"]

@@ -5,23 +5,56 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from ...compiler.mapping import map_program
 from ...compiler.passes.base import Change, PassRecord
-from ...compiler.passes.mapping import map_program
 from ...compiler.pipeline import Compiled
 from ...errors import ResourceLimitError
 from ...ir.graph import Graph
 from ...runtime.program import Program
 from ...runtime.synapses import program_synapses
-from ..target import compile_timed
-from .chip import SPINNAKER2_CHIP, PeMemory, Spinnaker2Chip, pe_memory, spinnaker2_spec
-from .routing import (CompressionResult, KeyAllocation, assign_keys, build_tables, check_delivery, compress,
-                      destinations_from_synapses)
+from ..options import Options, option
+from ..pipeline import compile_for
+from ..protocol import ONE_STEP_PER_HOP
+from .routing import (
+    CompressionResult,
+    KeyAllocation,
+    assign_keys,
+    build_tables,
+    check_delivery,
+    compress,
+    destinations_from_synapses,
+)
+from .spec import SPINNAKER2_CHIP, PeMemory, Spinnaker2Chip, pe_memory, spinnaker2_spec
 
-__all__ = ["compile_spinnaker2", "pe_index", "route_program", "Routing"]
+__all__ = ["Spinnaker2Options", "compile_spinnaker2", "pe_index", "route_program", "Routing"]
+
+_PER_NEURON = SPINNAKER2_CHIP.neuron_bytes.value + SPINNAKER2_CHIP.input_buffer_bytes.value
+_MOST_NEURONS = (SPINNAKER2_CHIP.sram_per_pe.value - SPINNAKER2_CHIP.fixed_bytes.value - 1) // _PER_NEURON
+
+
+@dataclass(frozen=True)
+class Spinnaker2Options(Options):
+    """SpiNNaker2's co-design what-ifs, on top of the compiler's knobs."""
+
+    target: ClassVar[str] = "spinnaker2"
+
+    weight_bits: int | None = option(None, type="int", unit="bits", low=1, high=SPINNAKER2_CHIP.weight_bits.value,
+                                     source=SPINNAKER2_CHIP.weight_bits.source,
+                                     help="signed weight width to quantize to (default: 16)")
+    chips: int | None = option(None, type="int", unit="chips", low=1, source=SPINNAKER2_CHIP.chips_per_board.source
+                               + " (boards tile; default: as many as the network needs)",
+                               help="chips available (a what-if; default: as many as needed)")
+    pes_per_chip: int | None = option(None, type="int", unit="PEs", low=1, source=SPINNAKER2_CHIP.pes_per_chip.source,
+                                      help="processing elements per chip (default: 152)")
+    neurons_per_pe: int | None = option(
+        None, type="int", unit="neurons", low=1, high=_MOST_NEURONS,
+        source=f"{SPINNAKER2_CHIP.neurons_per_pe.source}; at most what the SRAM holds after code "
+               f"({_MOST_NEURONS} x {_PER_NEURON} B)", help="most neurons one PE runs (default: 256)")
+
 
 _SRAM_ROUNDS = 6
 
@@ -79,26 +112,18 @@ def route_program(program: Program, pes_per_chip: int, mesh_x: int, entries: int
     return Routing(alloc, result, dests, n_chips)
 
 
-def compile_spinnaker2(
-    graph: Graph,
-    *,
-    weight_bits: int | None = None,
-    calibration: np.ndarray | Mapping[str, np.ndarray] | None = None,
-    arithmetic: str = "fixed",
-    per_channel: bool = False,
-    chips: int | None = None,
-    pes_per_chip: int | None = None,
-    neurons_per_pe: int | None = None,
-    chip: Spinnaker2Chip = SPINNAKER2_CHIP,
-) -> Compiled:
-    """``graph`` compiled for SpiNNaker2 (see :mod:`.chip` for the format): quantized, mapped onto
+def compile_spinnaker2(graph: Graph, options: Options | None = None, calibration: Any = None, *,
+                       chip: Spinnaker2Chip = SPINNAKER2_CHIP) -> Compiled:
+    """``graph`` compiled for SpiNNaker2 (see :mod:`.spec` for the format): quantized, mapped onto
     PEs under their SRAM, timed one step per hop, with compressed multicast routing tables that
     are checked to deliver every source's spikes to exactly its destination PEs.  ``chips``,
-    ``pes_per_chip`` and ``neurons_per_pe`` are co-design what-ifs."""
-    overrides = {"chips": chips, "pes_per_chip": pes_per_chip, "neurons_per_pe": neurons_per_pe}
+    ``pes_per_chip`` and ``neurons_per_pe`` (:class:`Spinnaker2Options`) are co-design what-ifs."""
+    opts = options if options is not None else Spinnaker2Options()
+    chips = getattr(opts, "chips", None)
+    overrides = {"chips": chips, "pes_per_chip": getattr(opts, "pes_per_chip", None),
+                 "neurons_per_pe": getattr(opts, "neurons_per_pe", None)}
     spec = spinnaker2_spec(chip, **overrides)
-    compiled = compile_timed(graph, spec, target="spinnaker2", arithmetic=arithmetic, weight_bits=weight_bits,
-                             per_channel=per_channel, calibration=calibration)
+    compiled = compile_for(graph, spec, opts, target="spinnaker2", timing=ONE_STEP_PER_HOP, calibration=calibration)
     program, mem, sram = _fit_sram(compiled.program, chip, overrides)
     per_chip = spec.value("mesh_x") * spec.value("mesh_y")
     routing = route_program(program, per_chip, spec.value("mesh_x"), chip.router_entries.value)

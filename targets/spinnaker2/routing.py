@@ -42,6 +42,7 @@ from functools import cached_property
 import numpy as np
 
 from ...errors import ProgramError, ResourceLimitError
+from .spec import SPINNAKER2_CHIP
 
 __all__ = [
     "LINK_NAMES",
@@ -59,8 +60,8 @@ __all__ = [
     "check_delivery",
 ]
 
-#: Entries per SpiNNaker2 router (SpiNNMachine ``version_spin2``; hardware-numbers.md §3a).
-ROUTER_ENTRIES = 16384
+#: Entries per SpiNNaker2 router (the chip's ``router_entries``, with its source, in :mod:`.spec`).
+ROUTER_ENTRIES = SPINNAKER2_CHIP.router_entries.value
 #: Link names by link index; link ``i`` sends to the neighbour at ``_STEP[i]``.
 LINK_NAMES = ("E", "N", "W", "S")
 _STEP = ((1, 0), (0, 1), (-1, 0), (0, -1))

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ...errors import UnsupportedError
+from ...hardware import HardwareSpec, Sourced
 from ...runtime.program import Program
 from ...runtime.synapses import program_synapses
-from ...hardware import HardwareSpec, Sourced
 
 __all__ = ["Spinnaker2Chip", "SPINNAKER2_CHIP", "spinnaker2_spec", "PeMemory", "pe_memory"]
 
@@ -109,8 +109,8 @@ def spinnaker2_spec(chip: Spinnaker2Chip = SPINNAKER2_CHIP, *, chips: int | None
         synapses_per_core=Sourced(int(syn), src if synapses_per_pe is None else src + ", tightened to fit rows"),
         weight_bits=chip.weight_bits, state_bits=chip.state_bits, decay_bits=chip.decay_bits,
         max_delay=chip.max_delay,
-        mesh_x=Sourced(chip.mesh[0], "placement grid of one chip's PEs (approximation, see chip.py)"),
-        mesh_y=Sourced(chip.mesh[1], "placement grid of one chip's PEs (approximation, see chip.py)"),
+        mesh_x=Sourced(chip.mesh[0], "placement grid of one chip's PEs (approximation, see targets/spinnaker2/spec.py)"),
+        mesh_y=Sourced(chip.mesh[1], "placement grid of one chip's PEs (approximation, see targets/spinnaker2/spec.py)"),
         chips=Sourced(chips, "what-if override (--chips)") if chips is not None else
         Sourced(None, "boards of 48 chips tile without a fixed limit (SpiNNMachine version_48_chips.py)"),
         u_overflow="saturate", rounding="floor",

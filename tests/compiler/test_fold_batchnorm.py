@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from spikec import ir
 from spikec.compiler.passes import fold_batchnorm
 from spikec.errors import UnsupportedError
@@ -132,10 +131,9 @@ def test_batchnorm_that_cannot_fold_stays_and_says_why() -> None:
 
 def test_trained_torch_network_with_bn_and_mpbn_keeps_its_spikes() -> None:
     torch = pytest.importorskip("torch")
-    from torch import nn
-
     import spikec.nn as snc
     from spikec.compiler.frontends import from_torch
+    from torch import nn
 
     torch.manual_seed(3)
     model = nn.Sequential(

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from spikec import ir, runtime
 from spikec.compiler.lower import lower
 from spikec.compiler.passes import map_delays
@@ -220,10 +219,9 @@ def test_c_engine_agrees_with_the_reference(native: int) -> None:
 
 def test_learned_torch_delays_survive_import_and_mapping() -> None:
     torch = pytest.importorskip("torch")
-    from torch import nn
-
     from spikec import nn as snn_spikec
     from spikec.compiler.frontends import from_torch
+    from torch import nn
 
     torch.manual_seed(4)
     model = nn.Sequential(snn_spikec.DelayedLinear(6, 8, max_delay=12),

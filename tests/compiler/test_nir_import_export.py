@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from spikec import ir
 from spikec.compiler.frontends.nir_io import from_nir, read_nir, to_nir, write_nir
 from spikec.errors import GraphValidationError, ModelImportError, ShapeError, SpikecError, UnsupportedError

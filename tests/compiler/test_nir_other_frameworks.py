@@ -39,7 +39,6 @@ import warnings
 
 import numpy as np
 import pytest
-
 from spikec import ir
 from spikec.compiler.frontends.nir_dt import guess_producer
 from spikec.compiler.frontends.nir_io import from_nir, to_nir

@@ -10,12 +10,11 @@ from hypothesis import strategies as st
 torch = pytest.importorskip("torch")
 snn = pytest.importorskip("snntorch")
 
-from torch import nn  # noqa: E402
-
 from spikec import ir  # noqa: E402
 from spikec import nn as snn_spikec  # noqa: E402
 from spikec.compiler.frontends.torch_import import from_torch  # noqa: E402
 from spikec.errors import ModelImportError, UnsupportedError  # noqa: E402
+from torch import nn  # noqa: E402
 
 _SNN = (snn.Leaky, snn.Synaptic, snn.RLeaky, snn.RSynaptic)
 

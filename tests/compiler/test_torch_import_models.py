@@ -10,12 +10,11 @@ torch = pytest.importorskip("torch")
 snn = pytest.importorskip("snntorch")
 
 from snntorch import utils as snn_utils  # noqa: E402
-from torch import nn  # noqa: E402
-
 from spikec import ir  # noqa: E402
 from spikec import nn as snc  # noqa: E402
 from spikec.compiler.frontends.torch_import import from_torch  # noqa: E402
 from spikec.errors import ModelImportError, UnsupportedError  # noqa: E402
+from torch import nn  # noqa: E402
 
 
 def spikes(shape: tuple[int, ...], p: float = 0.3, seed: int = 0, dtype=torch.float64) -> torch.Tensor:

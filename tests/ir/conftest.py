@@ -7,7 +7,6 @@ from typing import Iterator
 
 import numpy as np
 import pytest
-
 from spikec import ir
 from spikec.errors import SpikecError
 

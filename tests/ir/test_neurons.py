@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-
 from spikec import ir
 
 MODES = ("value", "subtract", "subtract_next", "none")

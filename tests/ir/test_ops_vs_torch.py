@@ -13,10 +13,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from spikec import ir
-from spikec.ir import ops
 from spikec.errors import GraphValidationError
+from spikec.ir import ops
 from spikec.ir.conv import normalize_padding
 
 SETTINGS = settings(max_examples=50, deadline=None)

@@ -13,7 +13,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-
 from spikec import ir
 from spikec.errors import GraphValidationError, ShapeError, SimulationError, SpikecError, UnsupportedError
 

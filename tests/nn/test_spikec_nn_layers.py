@@ -12,11 +12,10 @@ torch = pytest.importorskip("torch")
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from torch import nn  # noqa: E402
-
 from spikec import ir  # noqa: E402
 from spikec import nn as snn  # noqa: E402
 from spikec.errors import GraphValidationError  # noqa: E402
+from torch import nn  # noqa: E402
 
 RESETS = ["value", "subtract", "subtract_next", "none"]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from spikec import api, ir
 from spikec.compiler.lower import lower
 from spikec.runtime import run

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from spikec.errors import SimulationError, SpecError
-from spikec.runtime import Population, Program, Projection, run
 from spikec.hardware import Sourced
+from spikec.runtime import Population, Program, Projection, run
 from spikec.runtime.cost import CostTable, estimate
-from spikec.targets.loihi import LOIHI1
+from spikec.targets.loihi1 import LOIHI1
 
 
 def _chain(core_xy: list[tuple[int, int]]) -> Program:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from spikec import ir
 from spikec.compiler.lower import lower
 from spikec.ir import ops

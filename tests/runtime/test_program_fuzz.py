@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from spikec import ir
 from spikec.compiler.lower import lower
 from spikec.errors import ProgramError, SimulationError

@@ -13,7 +13,6 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 import pytest
-
 from spikec import ir
 from spikec.compiler.lower import lower
 from spikec.errors import ProgramError, SimulationError, SpikecError, UnsupportedError

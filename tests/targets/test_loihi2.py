@@ -13,17 +13,17 @@ import os
 
 import numpy as np
 import pytest
+import spikec.ir as ir
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import spikec.ir as ir
 from spikec.api import bundled_data, bundled_model, decode_rate, evaluate, load, load_dataset
 from spikec.cli import main
 from spikec.compiler.lower import lower
+from spikec.compiler.timing import pipeline_depth
 from spikec.errors import UnsupportedError
 from spikec.runtime import run
-from spikec.targets.loihi2 import LOIHI2, LOIHI2_SPEC, compile_loihi2, encode, lava_available, loihi_timing, run_lava
-from spikec.targets.loihi2.encode import _bias, pipeline_depth
+from spikec.targets.loihi2 import LOIHI2, LOIHI2_SPEC, TARGET, encode, lava_available, loihi_timing, run_lava
+from spikec.targets.loihi2.encode import _bias
 
 torch = pytest.importorskip("torch")
 snn = pytest.importorskip("snntorch")
@@ -107,7 +107,7 @@ def assert_same(program, x: dict, steps: int) -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("name", sorted(NETWORKS))
 def test_networks_spike_for_spike_on_lava(name: str) -> None:
     make, shape, steps = NETWORKS[name]
-    compiled = compile_loihi2(make())
+    compiled = TARGET.compile(make())
     program = compiled.program
     x = {next(iter(program.inputs)): spikes((6, steps) + shape, seed=len(name))}
     ours = assert_same(program, x, steps)
@@ -119,7 +119,7 @@ def test_digits_model_bit_exact_and_accurate_on_emulator_and_lava() -> None:
     graph = load(bundled_model())
     data = load_dataset(bundled_data(), graph)
     float_acc = evaluate(graph, data, dtype=np.float64).accuracy
-    program = compile_loihi2(graph, calibration=dict(data.inputs)).program
+    program = TARGET.compile(graph, calibration=dict(data.inputs)).program
     steps = data.steps + pipeline_depth(program)
     assert pipeline_depth(program) == 2
     out = assert_same(program, dict(data.inputs), steps)
@@ -148,7 +148,7 @@ def test_lava_wrap_boundary_matches_lava() -> None:
 
 
 def test_compiled_program_uses_the_chip_encodings() -> None:
-    program = compile_loihi2(conv_net()).program
+    program = TARGET.compile(conv_net()).program
     net = encode(program)
     assert all(j.delay_base == 1 for j in program.projections)
     for pop in program.populations:
@@ -163,7 +163,7 @@ def test_compiled_program_uses_the_chip_encodings() -> None:
 
 def _refusal(graph: ir.Graph, **kw) -> UnsupportedError:
     with pytest.raises(UnsupportedError) as info:
-        compile_loihi2(graph, **kw)
+        TARGET.compile(graph, kw)
     return info.value
 
 
@@ -186,7 +186,7 @@ def test_what_lava_cannot_express_is_refused_with_the_limit() -> None:
     assert _refusal(_chain(lif), per_channel=True).parameter == "per_channel"
     with pytest.raises(UnsupportedError, match="float program"):
         encode(loihi_timing(lower(_chain(lif))))
-    assert _chain(lif, delay=np.full((3, 4), 63)) and compile_loihi2(_chain(lif, delay=np.full((3, 4), 63)))
+    assert _chain(lif, delay=np.full((3, 4), 63)) and TARGET.compile(_chain(lif, delay=np.full((3, 4), 63)))
 
 
 @settings(max_examples=300, deadline=None)

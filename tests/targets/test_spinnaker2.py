@@ -8,7 +8,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-
 import spikec.ir as ir
 from spikec.api import bundled_data, bundled_model, decode_rate, evaluate, load, load_dataset
 from spikec.cli import main
@@ -17,8 +16,7 @@ from spikec.errors import ResourceLimitError, UnsupportedError
 from spikec.ir.linear import Affine, Linear, SparseLinear
 from spikec.runtime import run
 from spikec.runtime.synapses import expand
-from spikec.targets.spinnaker2 import (SPINNAKER2_CHIP, SPINNAKER2_COSTS, TARGET, compile_spinnaker2, overruns,
-                                       pe_memory, spinnaker2_spec)
+from spikec.targets.spinnaker2 import SPINNAKER2_CHIP, SPINNAKER2_COSTS, TARGET, overruns, pe_memory, spinnaker2_spec
 from spikec.targets.spinnaker2.compile import pe_index, route_program
 from spikec.targets.spinnaker2.routing import assign_keys, deliver
 
@@ -51,7 +49,7 @@ def conv_net() -> ir.Graph:
     return from_torch(model.eval(), input_shape=(1, 8, 8))
 
 
-def check_limits(compiled, limit_entries: int = 16384) -> dict:
+def check_limits(compiled, limit_entries: int = SPINNAKER2_CHIP.router_entries.value) -> dict:
     """Every limit of the result, recounted here: neurons per PE, SRAM per PE, router entries,
     and every spike of a sample of units reaching exactly the PEs that hold its synapses."""
     program = compiled.program
@@ -95,7 +93,7 @@ def with_hop_delay(graph: ir.Graph) -> ir.Graph:
 def test_digits_model_fits_and_matches_the_reference_bit_for_bit() -> None:
     graph = load(bundled_model())
     data = load_dataset(bundled_data(), graph)
-    compiled = compile_spinnaker2(graph)
+    compiled = TARGET.compile(graph)
     program = compiled.program
     check_limits(compiled)
     steps = data.steps + program.metadata["pipeline_depth"]
@@ -112,7 +110,7 @@ def test_digits_model_fits_and_matches_the_reference_bit_for_bit() -> None:
 
 
 def test_conv_net_fits_and_its_arithmetic_matches_the_reference() -> None:
-    compiled = compile_spinnaker2(conv_net(), pes_per_chip=16, neurons_per_pe=64)
+    compiled = TARGET.compile(conv_net(), {"pes_per_chip": 16, "neurons_per_pe": 64})
     figures = check_limits(compiled)
     assert figures["pes"] > 1
     x = (np.random.default_rng(0).random((4, 12, 1, 8, 8)) < 0.3).astype(np.int64)
@@ -127,7 +125,7 @@ def test_conv_net_fits_and_its_arithmetic_matches_the_reference() -> None:
 
 
 def test_100k_neuron_random_network_compiles_fits_and_runs() -> None:
-    compiled = compile_spinnaker2(random_net())
+    compiled = TARGET.compile(random_net())
     figures = check_limits(compiled)
     print(f"\n100k random net: {figures}")
     assert figures["pes"] >= 100_000 // 256 and figures["chips"] >= 3
@@ -141,10 +139,10 @@ def test_100k_neuron_random_network_compiles_fits_and_runs() -> None:
 
 def test_limits_are_named_when_the_network_does_not_fit() -> None:
     with pytest.raises(ResourceLimitError) as info:
-        compile_spinnaker2(random_net(20_000, 100, 4, 4), chips=1, pes_per_chip=16)
+        TARGET.compile(random_net(20_000, 100, 4, 4), {"chips": 1, "pes_per_chip": 16})
     assert info.value.parameter == "chips" and "chips >=" in str(info.value)
     with pytest.raises(UnsupportedError) as info2:
-        compile_spinnaker2(random_net(2_000, 100, 4, 4), neurons_per_pe=4000)
+        TARGET.compile(random_net(2_000, 100, 4, 4), {"neurons_per_pe": 4000})
     assert info2.value.parameter == "neurons_per_pe"
 
 
@@ -154,7 +152,7 @@ def test_overrun_names_the_pe_and_the_dominant_term() -> None:
     graph = ir.Graph({"in": ir.Input((2000,)), "w": ir.Linear(rng.uniform(0, 0.01, (256, 2000))),
                       "n": ir.make_population(ir.LIF, 256, tau=1e-2, v_threshold=10.0), "out": ir.Output()},
                      [("in", "w"), ("w", "n"), ("n", "out")], dt=1e-3)
-    compiled = compile_spinnaker2(graph)
+    compiled = TARGET.compile(graph)
     res = run(compiled.program, {"in": np.ones((1, 4, 2000), np.int64)}, 4)
     found, total = overruns(res.counters, SPINNAKER2_COSTS)
     assert total > 0 and found[0].dominant == "synaptic events"

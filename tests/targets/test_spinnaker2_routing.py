@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from spikec.errors import ProgramError, ResourceLimitError
 from spikec.targets.spinnaker2.routing import (
     ROUTER_ENTRIES,

@@ -59,8 +59,8 @@ def rockpool_fixture() -> None:
 
 
 def spyx_fixture() -> None:
-    from flax import nnx
     import spyx.nn as snn
+    from flax import nnx
     from spyx.nir import to_nir
 
     rngs = nnx.Rngs(0)

@@ -1,0 +1,220 @@
+"""Chips: compile a model for a target, run it on one of the target's backends, price a run,
+and put targets side by side.  Each function is what one CLI command does."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..compiler.lower import lower
+from ..compiler.pipeline import Compiled, available_passes
+from ..errors import SimulationError, SpikecError, UnsupportedError
+from ..hardware import Sourced
+from ..ir import Graph
+from ..ir.readout import decode_rate
+from ..runtime.cost import Estimate
+from ..runtime.program import Program, is_program_file, load_program
+from ..targets.options import Options
+from ..targets.protocol import BackendRun, Target
+from ..targets.registry import all_targets, get_target, target_names
+from .models import DEFAULT_MODEL, Dataset, bundled_data, load, load_dataset
+
+__all__ = ["compile", "run", "estimate", "compare", "RunReport", "EstimateReport", "Comparison", "list_targets", "list_passes",
+           "get_target", "target_names", "resolve_data"]
+
+#: What ``spikec run`` prices a run with when it names no target (Loihi's published table).
+DEFAULT_COST = "loihi1"
+
+
+def list_passes() -> dict[str, str]:
+    """Every registered compiler pass: name -> what it does (``spikec compile --passes list``)."""
+    return available_passes()
+
+
+def list_targets(errors: list[SpikecError] | None = None) -> list[Target]:
+    """Every target, built in or installed through the ``spikec.targets`` entry point; with
+    ``errors``, targets that fail to load are reported there instead of raising."""
+    return all_targets(errors)
+
+
+def compile(model: Any, target: str | Target = "loihi1", *, options: Options | Mapping[str, Any] | None = None,
+            calibration: Dataset | Mapping[str, np.ndarray] | np.ndarray | None = None,
+            dt: float | None = None) -> Compiled:
+    """Compile ``model`` (anything :func:`~spikec.load` takes) for ``target`` with its
+    ``options`` (a dict of knob -> value, see ``spikec targets``); ``calibration`` input spikes
+    make the quantize pass report how the chip's spikes agree with the float model's."""
+    chip = _target(target)
+    graph = load(model, dt=dt)
+    if isinstance(calibration, Dataset):
+        calibration = dict(calibration.inputs)
+    return chip.compile(graph, options, calibration)
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """A run of a program on one backend: what it produced, and its price where it was counted."""
+
+    program: Program
+    target: Target | None          # the chip compiled for (None: the model lowered as it is)
+    backend: str
+    result: BackendRun
+    data: Dataset
+    estimate: Estimate | None       # priced with ``priced_by``'s constants (emulator runs)
+    priced_by: Target | None
+    notes: tuple[str, ...]
+
+    @property
+    def accuracy(self) -> float | None:
+        return _accuracy(self.result.outputs, self.data)
+
+
+def run(model: Any, data: Dataset | str | os.PathLike | None = None, *, target: str | Target | None = None,
+        backend: str = "emulator", options: Options | Mapping[str, Any] | None = None, steps: int | None = None,
+        samples: int | None = None, threads: int | None = None, cost: str | None = None,
+        dt: float | None = None) -> RunReport:
+    """Run ``model`` on ``backend``: a compiled program (a ``Program`` or a saved ``.npz``) as it
+    is, or a model compiled for ``target`` first (without a target, the model lowered as it is:
+    an ideal chip; only the ``arithmetic`` option applies then).  ``steps`` defaults to the
+    input's length plus the program's pipeline depth.  Emulator runs are priced with ``cost``'s
+    constants (default: the target's, else Loihi 1's)."""
+    program, graph, chip = _program_for(model, target, options, dt)
+    data = resolve_data(data, model, graph if graph is not None else program, samples)
+    runner = chip.backend(backend) if chip is not None else _plain_backend(backend)
+    result = runner(program, dict(data.inputs), _steps(program, data, steps), threads=threads)
+    priced = estimate_ = None
+    notes: tuple[str, ...] = ()
+    if result.counters is not None and data.samples and result.steps:
+        priced = _target(cost or (chip.name if chip is not None else DEFAULT_COST))
+        estimate_ = priced.price(result.counters, program)
+        notes = tuple(priced.notes(result.counters, program))
+    return RunReport(program, chip, backend, result, data, estimate_, priced, notes)
+
+
+@dataclass(frozen=True)
+class EstimateReport:
+    """Energy and latency of a model on a chip, with the activity they come from."""
+
+    target: Target
+    program: Program
+    estimate: Estimate
+    activity: Mapping[str, float]      # counters per sample, summed over populations
+    notes: tuple[str, ...]
+    constants: Mapping[str, Sourced]
+    data: Dataset
+    steps: int
+    accuracy: float | None
+
+
+def estimate(model: Any, target: str | Target = "loihi2", data: Dataset | str | os.PathLike | None = None, *,
+             options: Options | Mapping[str, Any] | None = None, steps: int | None = None,
+             samples: int | None = None, threads: int | None = None, dt: float | None = None) -> EstimateReport:
+    """Compile ``model`` for ``target``, run it on the emulator over ``data``, and price it."""
+    report = run(model, data, target=target, options=options, steps=steps, samples=samples, threads=threads, dt=dt)
+    chip = report.target
+    assert chip is not None and report.estimate is not None and report.result.counters is not None
+    totals = report.result.counters.by_population()
+    per = max(1, report.data.samples)
+    activity = {k: sum(c[k] for c in totals.values()) / per
+                for k in ("synops", "nu_active", "nu_idle", "spikes", "msg_local", "msg_remote", "hops_x", "hops_y")}
+    return EstimateReport(chip, report.program, report.estimate, activity, report.notes, chip.constants(),
+                          report.data, report.result.steps, report.accuracy)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One target's row of ``spikec compare``: per sample, with that chip's default options."""
+
+    target: str
+    title: str
+    energy: float          # J
+    latency: float         # s
+    cores: int
+    chips: int
+    accuracy: float | None
+    missing: tuple[str, ...]
+
+
+def compare(model: Any, data: Dataset | str | os.PathLike | None = None, targets: str | Sequence[str] = "all", *,
+            samples: int | None = None, threads: int | None = None, dt: float | None = None) -> list[Comparison]:
+    """Compile ``model`` for every target in ``targets`` (``"all"``, a comma-separated string or
+    a list), run each on its emulator over the same data, and price each with its own constants."""
+    names = target_names() if targets == "all" else (
+        [t.strip() for t in targets.split(",") if t.strip()] if isinstance(targets, str) else list(targets))
+    if not names:
+        raise UnsupportedError("no targets to compare", parameter="targets", fix=f"name some of {target_names()}")
+    graph = load(model, dt=dt)
+    data = resolve_data(data, model, graph, samples)
+    rows = []
+    for name in names:
+        chip = _target(name)
+        report = run(graph, data, target=chip, threads=threads)
+        assert report.estimate is not None
+        rows.append(Comparison(chip.name, chip.title, report.estimate.energy, report.estimate.latency,
+                               report.estimate.active_cores, chip.chips(report.program), report.accuracy,
+                               report.estimate.missing))
+    return rows
+
+
+def resolve_data(data: Dataset | str | os.PathLike | None, model: Any, reader: Graph | Program,
+                 samples: int | None = None) -> Dataset:
+    """``data`` as a Dataset for ``reader``'s inputs: a Dataset, a path, or None for the bundled
+    test digits when ``model`` is the bundled model."""
+    if data is None:
+        if not (isinstance(model, str) and model == DEFAULT_MODEL):
+            raise SimulationError("no input data given", parameter="--input", fix="pass --input data.npz (or data=)")
+        data = bundled_data()
+    if not isinstance(data, Dataset):
+        data = load_dataset(data, reader)
+    if samples is not None and samples < 0:
+        raise SimulationError(f"samples={samples}", parameter="--samples", limit=">= 0")
+    return data.take(samples)
+
+
+def _target(target: str | Target) -> Target:
+    return target if isinstance(target, Target) else get_target(target)
+
+
+def _program_for(model: Any, target: str | Target | None, options: Options | Mapping[str, Any] | None,
+                 dt: float | None) -> tuple[Program, Graph | None, Target | None]:
+    if isinstance(model, Program) or (isinstance(model, (str, os.PathLike)) and not
+                                      (isinstance(model, str) and model == DEFAULT_MODEL) and is_program_file(model)):
+        program = model if isinstance(model, Program) else load_program(model)
+        if target is not None or options:
+            raise UnsupportedError("a compiled program runs as it is", parameter="target",
+                                   fix="give the model (not the compiled program) to compile for a target")
+        chip = None
+        if program.metadata.get("target") in target_names():
+            chip = get_target(program.metadata["target"])
+        return program, None, chip
+    graph = load(model, dt=dt)
+    if target is None:
+        given = dict(options.as_dict() if isinstance(options, Options) else (options or {}))
+        arithmetic = given.pop("arithmetic", None)
+        if any(v is not None and v is not False for v in given.values()):
+            raise UnsupportedError(f"options {sorted(k for k, v in given.items() if v is not None and v is not False)} "
+                                   "need a target", parameter="target", fix="name a target (--target) to compile for")
+        return lower(graph, arithmetic=arithmetic), graph, None
+    chip = _target(target)
+    return chip.compile(graph, options).program, graph, chip
+
+
+def _plain_backend(name: str) -> Any:
+    from ..targets.protocol import emulator
+
+    if name != "emulator":
+        raise UnsupportedError(f"backend {name!r} needs a target", parameter="backend",
+                               fix="name the target whose backend it is (--target loihi2 for lava)")
+    return emulator
+
+
+def _steps(program: Program, data: Dataset, steps: int | None) -> int:
+    return steps if steps is not None else data.steps + int(program.metadata.get("pipeline_depth", 0))
+
+
+def _accuracy(outputs: Mapping[str, np.ndarray], data: Dataset) -> float | None:
+    if len(outputs) != 1 or data.labels is None or not data.samples:
+        return None
+    return float(np.mean(decode_rate(next(iter(outputs.values()))) == data.labels))
