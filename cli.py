@@ -340,7 +340,7 @@ def _targets(args: argparse.Namespace, console: Console) -> int:
         for col in ("option", "default", "allowed", "source"):
             table.add_column(col, overflow="fold")
         for info in t.options.describe():
-            default = "chip's" if info.default is None else str(info.default)
+            default = info.none_means if info.default is None else str(info.default)
             table.add_row(info.flag, default, info.allowed(), info.source)
         console.print(table)
         if args.name:

@@ -1,9 +1,9 @@
 """Minimal setup.py: all metadata lives in pyproject.toml.
 
 It exists so that pip builds the C engine (csrc/) through ``cffi_modules``
-(runtime/_build.py, cffi API mode) into ``spikec.runtime._engine``.  Because the repository root is the ``spikec`` package
-(``package-dir = {"spikec": "."}``), setuptools would otherwise install this very
-file as the module ``spikec.setup``; the build_py override below drops it.
+(runtime/_build.py, cffi API mode) into ``spikec.runtime._engine``.  Because the repository
+root is the ``spikec`` package (``package-dir = {"spikec": "."}``), setuptools would otherwise
+install this very file as the module ``spikec.setup``; the build_py override below drops it.
 """
 
 from setuptools import find_packages, setup

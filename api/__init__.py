@@ -29,6 +29,7 @@ from .models import DEFAULT_MODEL, Dataset, Evaluation, bundled_data, bundled_mo
 __all__ = [
     "DEFAULT_MODEL", "load", "bundled_model", "bundled_data", "Dataset", "load_dataset", "decode_rate",
     "Evaluation", "evaluate", "describe", "ModelSummary", "NodeRow",
-    "compile", "run", "estimate", "compare", "list_targets", "list_passes", "get_target", "target_names", "resolve_data",
+    "compile", "run", "estimate", "compare", "list_targets", "list_passes", "get_target", "target_names",
+    "resolve_data",
     "Compiled", "RunReport", "EstimateReport", "Comparison", "Program", "save_program", "load_program",
 ]

@@ -22,8 +22,8 @@ from ..targets.protocol import BackendRun, Target
 from ..targets.registry import all_targets, get_target, target_names
 from .models import DEFAULT_MODEL, Dataset, bundled_data, load, load_dataset
 
-__all__ = ["compile", "run", "estimate", "compare", "RunReport", "EstimateReport", "Comparison", "list_targets", "list_passes",
-           "get_target", "target_names", "resolve_data"]
+__all__ = ["compile", "run", "estimate", "compare", "RunReport", "EstimateReport", "Comparison", "list_targets",
+           "list_passes", "get_target", "target_names", "resolve_data"]
 
 #: What ``spikec run`` prices a run with when it names no target (Loihi's published table).
 DEFAULT_COST = "loihi1"

@@ -144,7 +144,8 @@ def load_dataset(path: str | os.PathLike, graph: "Graph | Program") -> Dataset:
         else:
             missing = [n for n in names if n not in files]
             if missing:
-                raise SimulationError(f"{os.fspath(path)!r} has no array for input(s) {missing}", fix="one array per Input node name")
+                raise SimulationError(f"{os.fspath(path)!r} has no array for input(s) {missing}",
+                                      fix="one array per Input node name")
             inputs = {n: np.asarray(data[n]) for n in names}
     if labels is not None and labels.shape[:1] != next(iter(inputs.values())).shape[:1]:
         raise SimulationError(
@@ -174,7 +175,8 @@ def evaluate(
 ) -> Evaluation:
     """Simulate ``graph`` on ``data`` in the reference simulator, with rates and accuracy."""
     populations = [n for n, v in graph.nodes.items() if isinstance(v, Neuron) and v.spiking]
-    result = simulate(graph, dict(data.inputs), steps=steps, record=populations, mode=mode, dtype=dtype, on_step=on_step)
+    result = simulate(graph, dict(data.inputs), steps=steps, record=populations, mode=mode, dtype=dtype,
+                      on_step=on_step)
     rates = {n: float(result.recorded[n].mean()) for n in populations}
     predictions = accuracy = None
     if len(result.outputs) == 1:

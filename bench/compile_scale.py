@@ -56,13 +56,14 @@ def main() -> int:
         print(json.dumps(one(args.child, args.target)))
         return 0
     print(f"whole compile for {args.target} (goal: 1,000,000 neurons / 100,000,000 synapses in 120 s and 12 GB)")
-    print(f"{'neurons':>10} {'synapses':>12} {'cores':>6} {'compile s':>10} {'map s':>7} {'s per 1M syn':>13} {'peak GB':>8}")
+    print(f"{'neurons':>10} {'synapses':>12} {'cores':>6} {'compile s':>10} {'map s':>7} "
+          f"{'s per 1M syn':>13} {'peak GB':>8}")
     for n in (int(x) for x in args.sizes.split(",")):
         out = subprocess.run([sys.executable, __file__, "--child", str(n), "--target", args.target],
                              capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{r['neurons']:>10,} {r['synapses']:>12,} {r['cores']:>6} {r['seconds']:>10.1f} {r['map_seconds']:>7.1f} "
-              f"{r['seconds'] / r['synapses'] * 1e6:>13.3f} {r['peak_gb']:>8.2f}")
+        print(f"{r['neurons']:>10,} {r['synapses']:>12,} {r['cores']:>6} {r['seconds']:>10.1f} "
+              f"{r['map_seconds']:>7.1f} {r['seconds'] / r['synapses'] * 1e6:>13.3f} {r['peak_gb']:>8.2f}")
     return 0
 
 

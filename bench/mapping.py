@@ -49,7 +49,8 @@ def compare(name: str, program: Program, budget: float) -> None:
         rows[method] = (f, time.perf_counter() - t0)
     base, ours = rows["sequential"][0], rows["metis"][0]
     print(f"\n{name}: {int(program.offsets[-1]):,} units, {program_synapses(program):,} synapses")
-    print(f"  {'method':<11}{'cores':>7}{'chips':>6}{'messages/step':>15}{'hops/step':>13}{'max link':>10}{'seconds':>9}")
+    print(f"  {'method':<11}{'cores':>7}{'chips':>6}{'messages/step':>15}{'hops/step':>13}{'max link':>10}"
+          f"{'seconds':>9}")
     for method, (f, s) in rows.items():
         print(f"  {method:<11}{f['cores']:>7}{f['chips']:>6}{f['messages']:>15,.0f}{f['hops']:>13,.0f}"
               f"{f['max_link_load']:>10,.0f}{s:>9.2f}")
@@ -87,7 +88,8 @@ def scale_one(n: int, per_neuron: int, budget: float, uniform: bool) -> dict:
     rss_program = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     f = map_program(program, scale_spec(uniform), method="metis", budget_s=budget).record.figures
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6   # kB -> GB
-    return {"n": n, "synapses": n * per_neuron, "build_s": build_s, "rss_after_build_gb": rss_program, "peak_rss_gb": peak,
+    return {"n": n, "synapses": n * per_neuron, "build_s": build_s, "rss_after_build_gb": rss_program,
+            "peak_rss_gb": peak,
             **{k: f[k] for k in ("cores", "chips", "partition", "partition_s", "place_s", "route_s", "seconds",
                                  "messages", "hops", "max_fan_in_per_core", "max_fan_out_per_core", "refine_s")}}
 
@@ -98,28 +100,33 @@ def scaling(sizes: list[int], per_neuron: int, budget: float, uniform: bool) -> 
           f"(map_program, METIS + sequential candidates, budget {budget:g} s):")
     print("  (stage seconds summed over both candidates; 'w/o moves': map s less the budgeted unit moves, which run\n"
           "   only while synapse pairs x cores <= 6e7, i.e. here at 10^4 neurons only)")
-    print(f"  {'neurons':>10}{'synapses':>13}{'cores':>7}{'chips':>6}{'won by':>11}{'partition s':>12}{'place s':>9}"
-          f"{'moves s':>9}{'route s':>8}{'map s':>8}{'w/o moves':>10}{'us/syn':>8}{'RSS build GB':>13}{'peak RSS GB':>12}")
+    print(f"  {'neurons':>10}{'synapses':>13}{'cores':>7}{'chips':>6}{'won by':>11}{'partition s':>12}"
+          f"{'place s':>9}{'moves s':>9}{'route s':>8}{'map s':>8}{'w/o moves':>10}{'us/syn':>8}"
+          f"{'RSS build GB':>13}{'peak RSS GB':>12}")
     for n in sizes:
-        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--one", str(n), "--per-neuron", str(per_neuron),
-                              "--budget", str(budget)] + (["--uniform"] if uniform else []), capture_output=True, text=True)
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--one", str(n),
+                              "--per-neuron", str(per_neuron), "--budget", str(budget)]
+                             + (["--uniform"] if uniform else []), capture_output=True, text=True)
         if out.returncode:
             print(f"  {n:>10,}  failed: {out.stderr.strip().splitlines()[-1:]}")
             continue
         f = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"  {n:>10,}{f['synapses']:>13,}{f['cores']:>7}{f['chips']:>6}{f['partition']:>11}{f['partition_s']:>12.1f}"
-              f"{f['place_s']:>9.1f}{f['refine_s']:>9.1f}{f['route_s']:>8.1f}{f['seconds']:>8.1f}"
+        print(f"  {n:>10,}{f['synapses']:>13,}{f['cores']:>7}{f['chips']:>6}{f['partition']:>11}"
+              f"{f['partition_s']:>12.1f}{f['place_s']:>9.1f}{f['refine_s']:>9.1f}{f['route_s']:>8.1f}{f['seconds']:>8.1f}"
               f"{f['seconds'] - f['refine_s']:>10.1f}{1e6 * (f['seconds'] - f['refine_s']) / f['synapses']:>8.2f}"
               f"{f['rss_after_build_gb']:>13.2f}{f['peak_rss_gb']:>12.2f}", flush=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scale", default="10000,100000,1000000", help="comma-separated neuron counts for the scaling runs ('' skips)")
+    ap.add_argument("--scale", default="10000,100000,1000000",
+                    help="comma-separated neuron counts for the scaling runs ('' skips)")
     ap.add_argument("--per-neuron", type=int, default=100, help="synapses per neuron in the scaling runs")
-    ap.add_argument("--budget", type=float, default=10.0, help="seconds for the placement's swaps and again for the unit moves")
+    ap.add_argument("--budget", type=float, default=10.0,
+                    help="seconds for the placement's swaps and again for the unit moves")
     ap.add_argument("--uniform", action="store_true",
-                    help="scaling runs on uniformly random nets (stress case; Loihi 1 without its fan-in limit), nets skipped")
+                    help="scaling runs on uniformly random nets (stress case; Loihi 1 without its fan-in limit), "
+                         "nets skipped")
     ap.add_argument("--one", type=int, default=0, help=argparse.SUPPRESS)   # child process: one scaling run, JSON out
     args = ap.parse_args()
     if args.one:

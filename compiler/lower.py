@@ -72,7 +72,8 @@ class Lowering:
         if self.role not in builds:
             raise ValueError(f"unknown role {self.role!r}, expected one of {sorted(builds)}")
         if builds[self.role] is None:
-            raise ValueError(f"a {self.role!r} lowering needs its builder ({'synapses' if self.role == 'projection' else 'population'})")
+            raise ValueError(f"a {self.role!r} lowering needs its builder "
+                             f"({'synapses' if self.role == 'projection' else 'population'})")
 
 
 def lower(graph: Graph, *, arithmetic: str | None = None) -> Program:
@@ -195,7 +196,8 @@ def _fixed_neuron(graph: Graph, n: str, arithmetic: str) -> Population:
         raise UnsupportedError("is a fixed-point neuron; it only runs in a fixed program", node=n,
                                fix="lower with arithmetic='fixed'")
     params = {k: getattr(node, k).reshape(-1) for k in ("du", "dv", "bias", "v_threshold", "v_reset")}
-    config = {k: getattr(node, k) for k in ("decay_bits", "input_shift", "u_bits", "v_bits", "u_overflow", "v_overflow", "rounding")}
+    config = {k: getattr(node, k)
+              for k in ("decay_bits", "input_shift", "u_bits", "v_bits", "u_overflow", "v_overflow", "rounding")}
     return Population(n, "cuba_fixed", graph.out_shape(n), params, node.spiking, node.reset.value, config)
 
 
@@ -210,7 +212,8 @@ def _float_neuron(graph: Graph, n: str, arithmetic: str) -> Population:
     size = int(np.prod(shape))
     flat = lambda a: np.broadcast_to(np.asarray(a, np.float64), shape).reshape(-1)  # noqa: E731
     if isinstance(model, Threshold):
-        params = {"alpha": np.zeros(size), "gain": np.ones(size), "bias": np.zeros(size), "v_threshold": flat(model.threshold)}
+        params = {"alpha": np.zeros(size), "gain": np.ones(size), "bias": np.zeros(size),
+                  "v_threshold": flat(model.threshold)}
         return Population(n, "cuba_float", shape, params, True, Reset.NONE.value)
     params = {k: flat(v) for k, v in model.coefficients(graph.dt).items()}
     spiking = bool(model.spiking)
@@ -296,7 +299,8 @@ def _conv(graph: Graph, n: str, wire: Wire, arithmetic: str) -> tuple[Projection
     bias = _weights(node.bias, arithmetic, n, "bias")
     geo, w = _conv_geometry(node, graph.in_shape(n), out_shape, w)
     flat_bias = np.repeat(bias, int(np.prod(out_shape[1:])))
-    return Projection(wire.name, wire.src, wire.dst, "conv", w, None, wire.base, geometry=geo), (flat_bias if np.any(bias) else None)
+    return (Projection(wire.name, wire.src, wire.dst, "conv", w, None, wire.base, geometry=geo),
+            (flat_bias if np.any(bias) else None))
 
 
 def _conv_geometry(node: ConvNd, in_shape: tuple, out_shape: tuple, w: np.ndarray) -> tuple[dict, np.ndarray]:

@@ -90,7 +90,8 @@ def main() -> None:
         sched.step()
         model.eval()
         if epoch % 5 == 4 or epoch == args.epochs - 1:
-            print(f"epoch {epoch + 1:3d}  loss {loss.item():.3f}  test accuracy {accuracy(model, test_spikes, y_test):.4f}")
+            print(f"epoch {epoch + 1:3d}  loss {loss.item():.3f}  "
+                  f"test accuracy {accuracy(model, test_spikes, y_test):.4f}")
     print(f"trained in {time.perf_counter() - t0:.1f} s")
 
     model.eval()
@@ -108,7 +109,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     graph = graph.replace(metadata={**graph.metadata, "float_test_accuracy": f32_acc, "steps": args.steps})
     write_nir(graph, args.out / "digits.nir")
-    np.savez_compressed(args.out / "digits_test.npz", spikes=test_spikes.astype(np.uint8), labels=y_test.astype(np.int64))
+    np.savez_compressed(args.out / "digits_test.npz", spikes=test_spikes.astype(np.uint8),
+                        labels=y_test.astype(np.int64))
     print(f"wrote {args.out / 'digits.nir'} and {args.out / 'digits_test.npz'}")
 
 

@@ -40,14 +40,18 @@ LOIHI1_SPEC = HardwareSpec(
     synapses_per_core=Sourced(
         131072, f"derived: {_D18} p.89, 128 KB synaptic memory per core = 1,048,576 bits / 8-bit weights "
         "(upper bound: dense encoding, no index or delay bits)"),
-    weight_bits=Sourced(8, f"{_D18} p.87: 1-9-bit weights; 8-bit signed = Lava Dense's full precision (chosen default)"),
-    weight_exponent_bits=Sourced(None, "not published in the reference notes (Lava has a shared weight_exp; width unknown)"),
+    weight_bits=Sourced(8, f"{_D18} p.87: 1-9-bit weights; 8-bit signed = Lava Dense's full precision "
+                        "(chosen default)"),
+    weight_exponent_bits=Sourced(None, "not published in the reference notes "
+                                 "(Lava has a shared weight_exp; width unknown)"),
     bias_bits=Sourced(13, f"{_LAVA}: 13-bit bias mantissa"),
     threshold_bits=Sourced(17, f"{_LAVA}: 17-bit threshold (vth) mantissa"),
     state_bits=Sourced(24, f"{_LAVA}: precision=24 for u and v; Dey & Dimitrov 2022: +-23-bit state"),
     decay_bits=Sourced(12, f"{_LAVA}: 12-bit du and dv"),
-    max_delay=Sourced(8, f"{_D18} p.92: 8 time steps by default (up to 62 with fewer compartments; 6-bit field, Table 1)"),
-    mesh_x=Sourced(16, f"derived: {_D18} p.86, 128 cores = 32 tiles x 4; SANA-FE's 8-wide tile mesh x 2 cores per tile"),
+    max_delay=Sourced(8, f"{_D18} p.92: 8 time steps by default "
+                      "(up to 62 with fewer compartments; 6-bit field, Table 1)"),
+    mesh_x=Sourced(16, f"derived: {_D18} p.86, 128 cores = 32 tiles x 4; "
+                   "SANA-FE's 8-wide tile mesh x 2 cores per tile"),
     mesh_y=Sourced(8, f"derived: {_D18} p.86, 128 cores = 32 tiles x 4; SANA-FE's 4-high tile mesh x 2 cores per tile"),
     chips=Sourced(None, "multi-chip systems (Nahuku, Pohoiki) exist; not modelled here"),
 )
@@ -63,7 +67,8 @@ LOIHI1_COSTS: Mapping[str, Sourced] = MappingProxyType(dict(
     e_msg_local=Sourced(1.7e-12, _T2 + ": within-tile spike energy"),
     e_hop_x=Sourced(3.0e-12, _T2 + ": energy per tile hop, E-W"),
     e_hop_y=Sourced(4.0e-12, _T2 + ": energy per tile hop, N-S"),
-    p_static=Sourced(0.104 / 128, "about 104 mW per chip (Frady et al. 2020, Table 1: 3.34 W / 32 chips) / 128 cores [derived]"),
+    p_static=Sourced(0.104 / 128, "about 104 mW per chip (Frady et al. 2020, Table 1: 3.34 W / 32 chips) "
+                     "/ 128 cores [derived]"),
     t_sop=Sourced(3.5e-9, _T2 + ": time per synaptic spike op (max)"),
     t_nu=Sourced(8.4e-9, _T2 + ": time per neuron update, active"),
     t_spike_out=Sourced(2.1e-9, _T2 + ": within-tile spike latency"),

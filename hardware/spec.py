@@ -56,7 +56,8 @@ class HardwareSpec:
                                            fix=f"use one of {allowed}")
 
     def sources(self) -> dict[str, str]:
-        return {f.name: getattr(self, f.name).source for f in fields(self) if isinstance(getattr(self, f.name), Sourced)}
+        return {f.name: getattr(self, f.name).source for f in fields(self)
+                if isinstance(getattr(self, f.name), Sourced)}
 
     def value(self, name: str) -> int | None:
         return getattr(self, name).value

@@ -45,7 +45,8 @@ def normalize_padding(padding: Any, kernel: Sequence[int], dilation: Sequence[in
         if padding == "same":
             totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
             return tuple((t // 2, t - t // 2) for t in totals)
-        raise GraphValidationError(f"unknown padding {padding!r}", parameter="padding", fix="use an int, 'same' or 'valid'")
+        raise GraphValidationError(f"unknown padding {padding!r}", parameter="padding",
+                                   fix="use an int, 'same' or 'valid'")
     arr = np.asarray(padding, dtype=np.int64)
     if arr.ndim == 2:
         if arr.shape != (n, 2):
@@ -106,7 +107,8 @@ class ConvNd(Projection):
         check_finite(name, "weight", self.weight)
         check_finite(name, "bias", self.bias)
         if self.bias.shape != (self.weight.shape[0],):
-            raise ShapeError(f"has shape {self.bias.shape}, expected ({self.weight.shape[0]},)", node=name, parameter="bias")
+            raise ShapeError(f"has shape {self.bias.shape}, expected ({self.weight.shape[0]},)",
+                             node=name, parameter="bias")
         for param in ("stride", "dilation"):
             if min(getattr(self, param)) < 1:
                 raise GraphValidationError(f"must be >= 1, got {getattr(self, param)}", node=name, parameter=param)
@@ -176,7 +178,8 @@ class _Pool2d(Node):
     def check(self, name: str, dt: float) -> None:
         if min(self.kernel_size) < 1 or min(self.stride) < 1:
             raise GraphValidationError(
-                f"kernel_size {self.kernel_size} and stride {self.stride} must be >= 1", node=name, parameter="kernel_size"
+                f"kernel_size {self.kernel_size} and stride {self.stride} must be >= 1", node=name,
+                parameter="kernel_size"
             )
         if min(min(p) for p in self.padding) < 0:
             raise GraphValidationError(f"must be >= 0, got {self.padding}", node=name, parameter="padding")

@@ -19,8 +19,9 @@ an LI/CubaLI/Integrator does not spike.  With :math:`D` = ``decay_bits`` and int
 in its signed ``*_bits`` width: ``saturate`` clamps to :math:`[-(2^{n-1}-1), 2^{n-1}-1]`,
 ``wrap`` wraps two's-complement, ``lava_wrap`` is Lava's bit-accurate Loihi model: one
 correction by :math:`2^n` into :math:`(-2^{n-1}, 2^{n-1}]` (it differs from two's complement only at
-:math:`-2^{n-1}`; the engine refuses inputs for which one correction would not suffice).  The reset itself is not clamped.  A non-spiking population
-outputs :math:`v`.  ``*_bits + decay_bits <= 62`` keeps the decay products inside int64.
+:math:`-2^{n-1}`; the engine refuses inputs for which one correction would not suffice).  The reset
+itself is not clamped.  A non-spiking population outputs :math:`v`.  ``*_bits + decay_bits <= 62``
+keeps the decay products inside int64.
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ class FixedCubaLIF(Neuron):
                 )
         for k, allowed in (("u_overflow", OVERFLOWS), ("v_overflow", OVERFLOWS), ("rounding", ROUNDINGS)):
             if getattr(self, k) not in allowed:
-                raise GraphValidationError(f"is {getattr(self, k)!r}", node=name, parameter=k, fix=f"use one of {allowed}")
+                raise GraphValidationError(f"is {getattr(self, k)!r}", node=name, parameter=k,
+                                           fix=f"use one of {allowed}")
         vmax = (1 << (self.v_bits - 1)) - 1
         for k in ("v_threshold", "v_reset", "bias"):
             arr = params[k]

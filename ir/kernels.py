@@ -133,7 +133,8 @@ def _sparse(graph: Graph, name: str, ctx: Context) -> Kernel:
     n_out = node.shape[0]
 
     def apply(x: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-        tgt, src, ww = (node.target, node.source, w) if mask is None else (node.target[mask], node.source[mask], w[mask])
+        tgt, src, ww = ((node.target, node.source, w) if mask is None
+                        else (node.target[mask], node.source[mask], w[mask]))
         y = np.zeros((x.shape[0], n_out), dtype=np.result_type(x, ww))
         np.add.at(y, (slice(None), tgt), x[:, src] * ww)
         return y

@@ -36,10 +36,12 @@ def _check_bn(name: str, node: "BatchNorm | MembraneBatchNorm", channels: int) -
     for param, arr in _bn_arrays(node).items():
         check_finite(name, param, arr)
         if arr.shape != (channels,):
-            raise ShapeError(f"has shape {arr.shape}, expected ({channels},) (one per channel)", node=name, parameter=param)
+            raise ShapeError(f"has shape {arr.shape}, expected ({channels},) (one per channel)",
+                             node=name, parameter=param)
     if not np.isfinite(node.eps) or np.any(node.var + node.eps <= 0):
         raise GraphValidationError(
-            "var + eps must be > 0", node=name, parameter="var", fix="check the running variance of the batch-norm layer"
+            "var + eps must be > 0", node=name, parameter="var",
+            fix="check the running variance of the batch-norm layer",
         )
 
 

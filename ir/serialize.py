@@ -36,7 +36,8 @@ def _node_types() -> dict[str, type[Node]]:
             if isinstance(value, type) and issubclass(value, Node) and not value.__name__.startswith("_"):
                 found[value.__name__] = value
     # A base (Node, Neuron, Projection, ConvNd) is no node kind of its own: a file naming one is refused.
-    return {name: cls for name, cls in found.items() if not any(c is not cls and issubclass(c, cls) for c in found.values())}
+    return {name: cls for name, cls in found.items()
+            if not any(c is not cls and issubclass(c, cls) for c in found.values())}
 
 
 def _encode(node: Node, key: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -58,7 +59,8 @@ def _encode(node: Node, key: str, arrays: dict[str, np.ndarray]) -> dict[str, An
 def _decode(spec: dict[str, Any], arrays: Any, types: dict[str, type[Node]], name: str) -> Node:
     cls = types.get(spec.get("type", ""))
     if cls is None:
-        raise ModelImportError(f"unknown node type {spec.get('type')!r}", node=name, fix="was it saved by a newer spikec?")
+        raise ModelImportError(f"unknown node type {spec.get('type')!r}", node=name,
+                               fix="was it saved by a newer spikec?")
     kwargs: dict[str, Any] = {}
     for field_name, value in spec["fields"].items():
         if isinstance(value, dict) and "array" in value:

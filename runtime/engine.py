@@ -93,9 +93,11 @@ def run(
     steps = length if steps is None else int(steps)
     if steps < 0:
         raise SimulationError(f"steps={steps} must be >= 0", parameter="steps")
-    names = [p.name for p in program.populations] if record == "all" else ([record] if isinstance(record, str) else list(record))
+    names = ([p.name for p in program.populations] if record == "all"
+             else ([record] if isinstance(record, str) else list(record)))
     state_req = {k: tuple(v) for k, v in (record_state or {}).items()}
-    counted = [p.name for p in program.populations] if count == "all" else ([count] if isinstance(count, str) else list(count))
+    counted = ([p.name for p in program.populations] if count == "all"
+               else ([count] if isinstance(count, str) else list(count)))
     for n in names + counted:
         program.population(n)
     for n, vars_ in state_req.items():
@@ -103,7 +105,8 @@ def run(
             raise SimulationError("has no neuron state to record", node=n, parameter="record_state")
         for v in vars_:
             if v not in STATE_VARIABLES:
-                raise SimulationError(f"unknown state variable {v!r}", node=n, parameter="record_state", fix=f"use {STATE_VARIABLES}")
+                raise SimulationError(f"unknown state variable {v!r}", node=n, parameter="record_state",
+                                      fix=f"use {STATE_VARIABLES}")
     _check_magnitudes(program, data)
 
     fixed = program.arithmetic == "fixed"
@@ -111,7 +114,8 @@ def run(
     outs_wanted = set(program.outputs.values()) | set(names)
     rec_out = {p.name: np.zeros((batch, steps, p.size), vdt) for p in program.populations if p.name in outs_wanted}
     rec_count = {n: np.zeros((batch, program.population(n).size), np.int64) for n in counted}
-    rec_state = {n: {v: np.zeros((batch, steps, program.population(n).size), vdt) for v in vs} for n, vs in state_req.items()}
+    rec_state = {n: {v: np.zeros((batch, steps, program.population(n).size), vdt) for v in vs}
+                 for n, vs in state_req.items()}
     c_args = _CArgs(ffi, fixed)
     pops = ffi.new("sk_pop[]", len(program.populations))
     for k, (pop, table) in enumerate(zip(program.populations, _cached(program, "_fanout_tables", fanout_tables))):
@@ -149,11 +153,13 @@ def run(
             with ThreadPoolExecutor(n_threads) as ex:
                 codes = list(ex.map(call, bounds[:-1], bounds[1:]))
         if any(codes):
-            raise SimulationError("the C engine could not allocate its state", fix="run fewer samples or a smaller program")
+            raise SimulationError("the C engine could not allocate its state",
+                                  fix="run fewer samples or a smaller program")
     del c_args  # the buffers handed to C live until here
     shape = lambda name: (batch, steps, *program.population(name).shape)  # noqa: E731
     return Result(
-        outputs={port: rec_out[n].reshape(batch, steps, *program.output_shapes[port]) for port, n in program.outputs.items()},
+        outputs={port: rec_out[n].reshape(batch, steps, *program.output_shapes[port])
+                 for port, n in program.outputs.items()},
         recorded={n: rec_out[n].reshape(shape(n)) for n in names},
         state={n: {v: a.reshape(shape(n)) for v, a in vs.items()} for n, vs in rec_state.items()},
         event_counts={n: a.reshape(batch, *program.population(n).shape) for n, a in rec_count.items()},
@@ -291,7 +297,8 @@ def _layouts(program: Program) -> list[_Layout]:
 def _check_inputs(program: Program, inputs: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     shapes = {port: program.population(pop).shape for port, pop in program.inputs.items()}
     fixed = program.arithmetic == "fixed"
-    return check_inputs(shapes, inputs, integer=fixed, dtype=np.dtype(np.int64 if fixed else np.float64), owner="program")
+    return check_inputs(shapes, inputs, integer=fixed, dtype=np.dtype(np.int64 if fixed else np.float64),
+                        owner="program")
 
 
 def _check_magnitudes(program: Program, data: Mapping[str, np.ndarray]) -> None:
@@ -356,7 +363,8 @@ def _check_magnitudes(program: Program, data: Mapping[str, np.ndarray]) -> None:
             raise ProgramError(
                 f"its summed input can reach {b:.3g} (x 2**input_shift = {b * shift:.3g}), beyond int64 headroom",
                 node=pop.name, parameter="weight", limit="2**62",
-                fix="quantize with smaller weights or inputs, or lower input_shift; break cycles of relays with a neuron",
+                fix="quantize with smaller weights or inputs, or lower input_shift; "
+                    "break cycles of relays with a neuron",
             )
 
 

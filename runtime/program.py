@@ -44,7 +44,8 @@ MAX_DELAY = 1 << 16
 _MAX_SIZE = (1 << 31) - 1
 
 _FLOAT_REQUIRED = ("alpha", "gain", "bias")
-_FLOAT_OPTIONAL = ("alpha_syn", "gain_syn", "v_threshold", "v_reset", "fire_scale", "fire_shift", "input_bias", "v_init", "u_init")
+_FLOAT_OPTIONAL = ("alpha_syn", "gain_syn", "v_threshold", "v_reset", "fire_scale", "fire_shift", "input_bias",
+                   "v_init", "u_init")
 _FIXED_REQUIRED = ("du", "dv", "bias", "v_threshold", "v_reset")
 _FIXED_OPTIONAL = ("input_bias", "v_init", "u_init")
 _FIXED_CONFIG = {
@@ -53,7 +54,8 @@ _FIXED_CONFIG = {
 }
 
 
-def _err(msg: str, *, where: str, parameter: str | None = None, limit: Any = None, fix: str | None = None) -> ProgramError:
+def _err(msg: str, *, where: str, parameter: str | None = None, limit: Any = None,
+         fix: str | None = None) -> ProgramError:
     return ProgramError(msg, node=where, parameter=parameter, limit=limit, fix=fix)
 
 
@@ -85,7 +87,8 @@ def _as_array(value: Any, *, where: str, parameter: str, integer: bool) -> np.nd
     if arr.dtype.kind not in "biuf":
         raise _err(f"has dtype {arr.dtype}, expected numbers", where=where, parameter=parameter)
     if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        raise _err("holds NaN or infinite values", where=where, parameter=parameter, fix="replace them with finite values")
+        raise _err("holds NaN or infinite values", where=where, parameter=parameter,
+                   fix="replace them with finite values")
     if integer:
         if arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
             raise _err("holds non-integer values", where=where, parameter=parameter,
@@ -93,7 +96,8 @@ def _as_array(value: Any, *, where: str, parameter: str, integer: bool) -> np.nd
         if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
             raise _err("holds values beyond int64", where=where, parameter=parameter)
         if arr.dtype.kind == "f" and arr.size and float(np.abs(arr).max()) >= 2.0**62:
-            raise _err("holds values beyond the engine's integer range", where=where, parameter=parameter, limit="|x| < 2**62")
+            raise _err("holds values beyond the engine's integer range", where=where, parameter=parameter,
+                       limit="|x| < 2**62")
         return _frozen(arr, np.int64)
     return _frozen(arr, np.float64)
 
@@ -250,11 +254,13 @@ def _validate(prog: Program) -> None:
     for port, kind in ((prog.inputs, "inputs"), (prog.outputs, "outputs")):
         for key, pop in port.items():
             if not isinstance(key, str) or pop not in index:
-                raise _err(f"port {key!r} names population {pop!r}, which does not exist", where="program", parameter=kind)
+                raise _err(f"port {key!r} names population {pop!r}, which does not exist", where="program",
+                           parameter=kind)
     fed = set(prog.inputs.values())
     for key, pop in prog.inputs.items():
         if pops[index[pop]].kernel != "input":
-            raise _err(f"port {key!r} names population {pop!r}, whose kernel is not 'input'", where="program", parameter="inputs")
+            raise _err(f"port {key!r} names population {pop!r}, whose kernel is not 'input'", where="program",
+                       parameter="inputs")
     for p in pops:
         if p.kernel == "input" and p.name not in fed:
             raise _err("is an input population that no input port feeds", where=p.name, parameter="inputs",
@@ -374,7 +380,8 @@ def _fixed_settings(pop: Population, params: dict[str, np.ndarray], config: dict
     where = pop.name
     unknown = set(config) - set(_FIXED_CONFIG)
     if unknown:
-        raise _err(f"unknown settings {sorted(unknown)}", where=where, parameter="config", fix=f"allowed: {sorted(_FIXED_CONFIG)}")
+        raise _err(f"unknown settings {sorted(unknown)}", where=where, parameter="config",
+                   fix=f"allowed: {sorted(_FIXED_CONFIG)}")
     config = {**_FIXED_CONFIG, **config}
     # The engine stores these in int32 fields: "12" or 12.5 would pass FixedCubaLIF's int()
     # and then fail (or be truncated) when the program runs.
@@ -387,7 +394,8 @@ def _fixed_settings(pop: Population, params: dict[str, np.ndarray], config: dict
     return config
 
 
-def _check_fixed(pop: Population, params: dict[str, np.ndarray], config: dict[str, Any], shape: tuple[int, ...], dt: float) -> None:
+def _check_fixed(pop: Population, params: dict[str, np.ndarray], config: dict[str, Any], shape: tuple[int, ...],
+                 dt: float) -> None:
     """Same limits as the IR's FixedCubaLIF (reused, so the two can never disagree)."""
     from ..ir.fixed import FixedCubaLIF
 
@@ -404,7 +412,8 @@ def _check_fixed(pop: Population, params: dict[str, np.ndarray], config: dict[st
     for key, bits in (("u_init", config["u_bits"]), ("v_init", config["v_bits"])):
         lim = (1 << (bits - 1)) - 1
         if key in params and params[key].size and np.abs(params[key]).max() > lim:
-            raise _err(f"magnitude {np.abs(params[key]).max()} does not fit {bits} bits", where=pop.name, parameter=key, limit=f"<= {lim}")
+            raise _err(f"magnitude {np.abs(params[key]).max()} does not fit {bits} bits", where=pop.name,
+                       parameter=key, limit=f"<= {lim}")
 
 
 # Every kernel, in the C numbering (csrc/engine.h SK_INPUT, ...): a new kernel is one entry.
@@ -460,15 +469,18 @@ def _checked_projection(j: Projection, index: dict[str, int], pops: list[Populat
 
 # The checkers of each projection kind's own fields (see _PROJECTION_KINDS), given the
 # checked weights and delays: check(j, weight, delay, source, target) -> the checked fields it adds.
-def _checked_dense(j: Projection, weight: np.ndarray, delay: np.ndarray | None, src: Population, dst: Population) -> dict[str, Any]:
+def _checked_dense(j: Projection, weight: np.ndarray, delay: np.ndarray | None, src: Population,
+                   dst: Population) -> dict[str, Any]:
     if weight.shape != (dst.size, src.size):
-        raise _err(f"has shape {weight.shape}, expected (target {dst.size}, source {src.size})", where=j.name, parameter="weight")
+        raise _err(f"has shape {weight.shape}, expected (target {dst.size}, source {src.size})", where=j.name,
+                   parameter="weight")
     if delay is not None and delay.shape != weight.shape:
         raise _err(f"has shape {delay.shape}, the weights {weight.shape}", where=j.name, parameter="delay")
     return {}
 
 
-def _checked_sparse(j: Projection, weight: np.ndarray, delay: np.ndarray | None, src: Population, dst: Population) -> dict[str, Any]:
+def _checked_sparse(j: Projection, weight: np.ndarray, delay: np.ndarray | None, src: Population,
+                    dst: Population) -> dict[str, Any]:
     where = j.name
     if weight.ndim != 1:
         raise _err(f"must be 1-D (one value per synapse), got shape {weight.shape}", where=where, parameter="weight")
@@ -480,14 +492,16 @@ def _checked_sparse(j: Projection, weight: np.ndarray, delay: np.ndarray | None,
         if idx.shape != weight.shape:
             raise _err(f"has shape {idx.shape}, the weights {weight.shape}", where=where, parameter=key)
         if idx.size and (idx.min() < 0 or idx.max() >= limit):
-            raise _err(f"index out of range [{idx.min()}, {idx.max()}]", where=where, parameter=key, limit=f"0 <= index < {limit}")
+            raise _err(f"index out of range [{idx.min()}, {idx.max()}]", where=where, parameter=key,
+                       limit=f"0 <= index < {limit}")
         indices[key] = idx
     if delay is not None and delay.shape != weight.shape:
         raise _err(f"has shape {delay.shape}, the weights {weight.shape}", where=where, parameter="delay")
     return indices
 
 
-def _checked_conv(j: Projection, weight: np.ndarray, delay: np.ndarray | None, src: Population, dst: Population) -> dict[str, Any]:
+def _checked_conv(j: Projection, weight: np.ndarray, delay: np.ndarray | None, src: Population,
+                  dst: Population) -> dict[str, Any]:
     geometry = _checked_geometry(j, weight, src, dst)
     if delay is not None:
         raise _err("convolutions carry no per-synapse delays", where=j.name, parameter="delay",
@@ -516,7 +530,8 @@ def _checked_geometry(j: Projection, weight: np.ndarray, src: Population, dst: P
     (cin, hin, win), (cout, hout, wout) = geo["in_shape"], geo["out_shape"]
     if min(geo["in_shape"] + geo["out_shape"]) < 1 or min(geo["stride"] + geo["dilation"]) < 1 or geo["groups"] < 1 \
             or min(min(p) for p in geo["padding"]) < 0:
-        raise _err(f"has sizes, strides or dilations below 1, or negative padding: {geo}", where=where, parameter="geometry")
+        raise _err(f"has sizes, strides or dilations below 1, or negative padding: {geo}", where=where,
+                   parameter="geometry")
     if cin * hin * win != src.size or cout * hout * wout != dst.size:
         raise _err(f"in_shape {geo['in_shape']} / out_shape {geo['out_shape']} do not match populations of "
                    f"{src.size} and {dst.size} neurons", where=where, parameter="geometry")
@@ -532,7 +547,8 @@ def _checked_geometry(j: Projection, weight: np.ndarray, src: Population, dst: P
         # The engine indexes with int32 (y + padding - tap * dilation, strides): keep every
         # intermediate inside it.
         if max(n_in + p0 + p1 + d * (k - 1), s, d) >= 1 << 31:
-            raise _err(f"stride {s}, dilation {d} or padding {(p0, p1)} along axis {axis} exceeds the engine's int32 range",
+            raise _err(f"stride {s}, dilation {d} or padding {(p0, p1)} along axis {axis} "
+                       "exceeds the engine's int32 range",
                        where=where, parameter="geometry", limit="< 2**31")
     return geo
 
@@ -561,7 +577,8 @@ def _check_placement(prog: Program, total: int) -> None:
     if core_xy.min() < 0 or core_xy.max() > 1 << 20:
         raise _err("mesh coordinates must lie in [0, 2**20]", where="program", parameter="core_xy")
     if core_of.shape != (total,):
-        raise _err(f"has shape {core_of.shape}, expected ({total},): one core per neuron", where="program", parameter="core_of")
+        raise _err(f"has shape {core_of.shape}, expected ({total},): one core per neuron", where="program",
+                   parameter="core_of")
     if core_of.size and (core_of.min() < 0 or core_of.max() >= core_xy.shape[0]):
         raise _err(f"names cores [{core_of.min()}, {core_of.max()}]", where="program", parameter="core_of",
                    limit=f"0 <= core < {core_xy.shape[0]}")

@@ -5,8 +5,8 @@ A target declares a frozen dataclass deriving from :class:`Options`, one field p
 arithmetic) that every target takes.  A subclass narrows a knob by declaring it again (Loihi 2's
 ``weight_bits`` stops at 8).  Values are checked on construction (an unknown knob or a value out
 of range is an :class:`~spikec.errors.UnsupportedError` naming the target, the knob and the
-allowed range), so an options object that exists is valid for its target; the CLI's flags, ``spikec targets`` and the API's ``options=``
-all read the same fields.
+allowed range), so an options object that exists is valid for its target; the CLI's flags,
+``spikec targets`` and the API's ``options=`` all read the same fields.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class OptionInfo:
     choices: tuple[Any, ...] | None
     source: str
     help: str
+    none_means: str = "chip's"     # what a default of None stands for, as `spikec targets` shows it
 
     @property
     def flag(self) -> str:
@@ -45,19 +46,23 @@ class OptionInfo:
             return "one of " + ", ".join(map(str, self.choices))
         if self.type == "bool":
             return "true or false"
+        if self.type == "str":
+            return "text"
         lo = "-inf" if self.low is None else f"{self.low:g}"
         hi = "inf" if self.high is None else f"{self.high:g}"
         return f"{self.type} in [{lo}, {hi}]" + (f" {self.unit}" if self.unit else "")
 
 
 def option(default: Any, *, type: str, unit: str = "", low: float | None = None, high: float | None = None,
-           choices: tuple[Any, ...] | None = None, source: str, help: str) -> Any:
-    """A field of an :class:`Options` dataclass; ``default=None`` means the chip's own value."""
+           choices: tuple[Any, ...] | None = None, source: str, help: str, none_means: str = "chip's") -> Any:
+    """A field of an :class:`Options` dataclass; ``default=None`` means the chip's own value
+    (``none_means`` says otherwise for ``spikec targets``)."""
     if type not in _TYPES:
         raise SpecError(f"option type {type!r}", parameter="type", fix=f"use one of {sorted(_TYPES)}")
     if not source:
         raise SpecError("every option needs a source (a publication, or why spikec chose it)", parameter="source")
-    meta = {"type": type, "unit": unit, "low": low, "high": high, "choices": choices, "source": source, "help": help}
+    meta = {"type": type, "unit": unit, "low": low, "high": high, "choices": choices, "source": source, "help": help,
+            "none_means": none_means}
     return dataclasses.field(default=default, metadata={"spikec": meta})
 
 
@@ -79,8 +84,10 @@ class Options:
         source="spikec: 'float' keeps float neurons (an idealised chip, to see each pass's effect)",
         help="fixed: quantize to the chip's widths; float: keep float neurons")
     passes: str | None = option(
-        None, type="str", source="spikec: compiler/pipeline.py DEFAULT_PASSES (fold_batchnorm, map_delays, "
-        "quantize, lower, map)", help="comma-separated passes to run instead of the default list ('list' shows them)")
+        None, type="str", unit="pass names",
+        source="spikec: compiler/pipeline.py DEFAULT_PASSES (fold_batchnorm, map_delays, "
+        "quantize, lower, map)", help="comma-separated passes to run instead of the default list ('list' shows them)",
+        none_means="default list")
 
     def __post_init__(self) -> None:
         for info in self.describe():
@@ -100,7 +107,7 @@ class Options:
             if meta is None:
                 continue
             out.append(OptionInfo(f.name, meta["type"], f.default, meta["unit"], meta["low"], meta["high"],
-                                  meta["choices"], meta["source"], meta["help"]))
+                                  meta["choices"], meta["source"], meta["help"], meta["none_means"]))
         return tuple(out)
 
     @classmethod

@@ -13,7 +13,8 @@ from spikec.ir import LIF, Graph, Input, Linear, Output, make_population, save_g
 def _tiny_graph() -> Graph:
     rng = np.random.default_rng(0)
     return Graph(
-        {"in": Input((4,)), "fc": Linear(rng.normal(size=(3, 4))), "lif": make_population(LIF, 3, tau=0.01, v_threshold=0.5, r=10.0), "out": Output()},
+        {"in": Input((4,)), "fc": Linear(rng.normal(size=(3, 4))),
+         "lif": make_population(LIF, 3, tau=0.01, v_threshold=0.5, r=10.0), "out": Output()},
         [("in", "fc"), ("fc", "lif"), ("lif", "out")],
     )
 

@@ -96,7 +96,8 @@ def to_nir(graph: ir.Graph) -> Any:
     try:
         return nir.NIRGraph(nodes, edges, metadata=_export_metadata(graph), type_check=True)
     except (ValueError, AssertionError, TypeError) as exc:  # a bug here, not the user's: say so plainly
-        raise UnsupportedError(f"nir rejected the exported graph: {exc}", fix="please report this as a spikec bug") from None
+        raise UnsupportedError(f"nir rejected the exported graph: {exc}",
+                               fix="please report this as a spikec bug") from None
 
 
 _IMPORT_KEYS = ("frontend", "dt_source", "dropped_leading_axes")  # about one import, not the model

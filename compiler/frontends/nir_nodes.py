@@ -22,7 +22,8 @@ from ...errors import ModelImportError, ShapeError, SpikecError, UnsupportedErro
 from ...ir.conv import normalize_padding
 from ...ir.node import Node, Shape
 
-__all__ = ["NodeSpec", "import_node", "declared_input_shape", "export_node", "delay_steps", "PASS_THROUGH", "IMPORTABLE"]
+__all__ = ["NodeSpec", "import_node", "declared_input_shape", "export_node", "delay_steps", "PASS_THROUGH",
+           "IMPORTABLE"]
 
 # (spikec class, NIR fields in order, NIR defaults for optional fields)
 NEURONS: dict[str, tuple[type[ir.Neuron], tuple[str, ...], dict[str, float]]] = {
@@ -133,7 +134,8 @@ def _array(spec: NodeSpec, key: str, default: Any = None, dtype: Any = None) -> 
 def _ints(spec: NodeSpec, key: str) -> tuple[int, ...]:
     arr = _array(spec, key, dtype=np.float64)
     if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-        raise ModelImportError(f"must be an integer or a 1-D list of integers, got {arr!r}", node=spec.name, parameter=key)
+        raise ModelImportError(f"must be an integer or a 1-D list of integers, got {arr!r}",
+                               node=spec.name, parameter=key)
     return tuple(int(v) for v in np.atleast_1d(arr))
 
 

@@ -207,7 +207,8 @@ def _resolve(spec: GraphSpec, ref: str, role: str, prefix: str) -> str:
     )
 
 
-def _join_through(nodes: dict[str, NodeSpec], edges: list[tuple[str, str]], through: list[str]) -> list[tuple[str, str]]:
+def _join_through(nodes: dict[str, NodeSpec], edges: list[tuple[str, str]],
+                  through: list[str]) -> list[tuple[str, str]]:
     """Remove each pass-through node, connecting every source into it to every target after it."""
     for p in through:
         sources = [a for a, b in edges if b == p and a != p]

@@ -86,7 +86,8 @@ class _Cores:
             out["hops_x"] += float(w @ dx)
             out["hops_y"] += float(w @ dy)
         out["hops"] = out["hops_x"] + out["hops_y"]
-        self.__dict__["_last_key"], self.__dict__["_last"] = (id(xy), id(r)), (xy, r, out)  # xy, r kept: ids stay theirs
+        # xy, r kept: ids stay theirs
+        self.__dict__["_last_key"], self.__dict__["_last"] = (id(xy), id(r)), (xy, r, out)
         return dict(out)
 
 

@@ -138,7 +138,8 @@ def _metis_groups(net: _Net, r: np.ndarray, spec: HardwareSpec) -> tuple[list[np
     opts = pymetis.Options(ufactor=max(1, int(900 * (1 / fill - 1))), seed=1)
     kwargs: dict[str, Any] = {"eweights": eweights, "options": opts}
     if vweights is not None:
-        kwargs["vweights"] = np.minimum(vweights, 2**30 // max(1, nv)).astype(np.int32) if int(vweights.sum()) >= 2**31 else vweights.astype(np.int32)
+        kwargs["vweights"] = (np.minimum(vweights, 2**30 // max(1, nv)).astype(np.int32)
+                              if int(vweights.sum()) >= 2**31 else vweights.astype(np.int32))
     _, parts = pymetis.part_graph(min(k, nv), pymetis.CSRAdjacency(xadj, adjncy), **kwargs)
     parts = np.asarray(parts, _IDX)
     if b > 1:

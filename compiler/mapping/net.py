@@ -117,7 +117,8 @@ def _rates(program: Program, rates: Any) -> np.ndarray:
         out = np.asarray(rates, np.float64).reshape(-1)
         if out.shape != (n,):
             raise ResourceLimitError(f"rates have {out.size} values for {n} units", parameter="rates",
-                                     fix="give one rate per unit (in Program.offsets order) or a mapping per population")
+                                     fix="give one rate per unit (in Program.offsets order) "
+                                         "or a mapping per population")
     if not np.all(np.isfinite(out)) or np.any(out < 0):
         raise ResourceLimitError("rates must be finite and >= 0", parameter="rates")
     return out

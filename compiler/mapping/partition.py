@@ -95,11 +95,14 @@ class _Filler:
                            ("fan_in_per_core", fan_in), ("fan_out_per_core", 1)):
             if lim[name] is not None and need > lim[name]:
                 raise ResourceLimitError(
-                    f"unit {net.unit_name(unit)} alone needs {need} for {name}; no core can hold it, on any number of chips",
-                    node=net.unit_name(unit), parameter=name, limit=f"{lim[name]} ({getattr(self.spec, name).source})",
+                    f"unit {net.unit_name(unit)} alone needs {need} for {name}; "
+                    "no core can hold it, on any number of chips",
+                    node=net.unit_name(unit), parameter=name,
+                    limit=f"{lim[name]} ({getattr(self.spec, name).source})",
                     fix="split the neuron's inputs over relay neurons, or choose a target with larger cores")
-        raise ResourceLimitError(f"unit {net.unit_name(unit)} alone sends to more other cores than a routing table holds, "
-                                 "given where its targets were put (fan-out is repaired by splitting cores only)", node=net.unit_name(unit),
+        raise ResourceLimitError(f"unit {net.unit_name(unit)} alone sends to more other cores "
+                                 "than a routing table holds, given where its targets were put "
+                                 "(fan-out is repaired by splitting cores only)", node=net.unit_name(unit),
                                  parameter="fan_out_per_core", limit=lim["fan_out_per_core"],
                                  fix="choose a target with a larger routing table")
 
@@ -162,7 +165,8 @@ def _row(n_cores: int) -> np.ndarray:
     return np.stack([np.arange(n_cores), np.zeros(n_cores, _IDX)], axis=1)
 
 
-def _partition(program: Program, spec: HardwareSpec, *, r: np.ndarray, method: str, net: _Net) -> tuple[PassRecord, _Cores]:
+def _partition(program: Program, spec: HardwareSpec, *, r: np.ndarray, method: str,
+               net: _Net) -> tuple[PassRecord, _Cores]:
     if method not in ("metis", "sequential"):
         raise ResourceLimitError(f"method={method!r}", parameter="method", fix="use 'metis' or 'sequential'")
     t0 = time.perf_counter()

@@ -44,7 +44,8 @@ def _chain(t: np.ndarray) -> np.ndarray:
 def _refine(t: np.ndarray, pos: np.ndarray, slots: np.ndarray, budget_s: float) -> tuple[np.ndarray, int]:
     """Best-improvement pairwise swaps (and moves to empty slots) of cores on ``slots``."""
     n, s = t.shape[0], slots.shape[0]
-    d = (np.abs(slots[:, None, 0] - slots[None, :, 0]) + np.abs(slots[:, None, 1] - slots[None, :, 1])).astype(np.float64)
+    d = (np.abs(slots[:, None, 0] - slots[None, :, 0])
+         + np.abs(slots[:, None, 1] - slots[None, :, 1])).astype(np.float64)
     occ = np.full(s, -1, _IDX)
     occ[pos] = np.arange(n)
     m = t @ d[pos]                               # m[a, q] = sum_j t[a, j] * d(q, pos_j)

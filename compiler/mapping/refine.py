@@ -45,7 +45,8 @@ class _MoveGains:
         rows = np.arange(n)
         out = (cnt > 0) @ dist * r[:, None]                     # v's messages if v sat on B
         gain = out - out[rows, core_of][:, None]
-        join = ((cnt == 0) * dist[core_of] * r[:, None]).astype(np.float32)   # u starts sending to B (float32: gathered per synapse)
+        # u starts sending to B (float32: gathered per synapse)
+        join = ((cnt == 0) * dist[core_of] * r[:, None]).astype(np.float32)
         leave = (cnt == 1) * dist[core_of] * r[:, None]          # u stops sending to v's core
         gain -= np.bincount(self.in_dst, weights=leave[self.in_src, core_of[self.in_dst]], minlength=n)[:, None]
         step = max(1, (1 << 22) // max(1, c))
@@ -54,7 +55,8 @@ class _MoveGains:
             a, b = self.in_ptr[lo], self.in_ptr[hi]
             if a == b:
                 continue
-            seg = np.concatenate([join[self.in_src[a:b]], np.zeros((1, c), np.float32)])  # a row past the end: empty rows may start there
+            # a row past the end: empty rows may start there
+            seg = np.concatenate([join[self.in_src[a:b]], np.zeros((1, c), np.float32)])
             has = np.diff(self.in_ptr[lo:hi + 1]) > 0
             sums = np.add.reduceat(seg, self.in_ptr[lo:hi] - a, axis=0)
             gain[lo:hi] += np.where(has[:, None], sums, 0.0)
@@ -62,7 +64,8 @@ class _MoveGains:
         return gain, cnt
 
 
-def _pick_moves(gain: np.ndarray, cnt: np.ndarray, cores: _Cores, lim: Mapping[str, int | None]) -> list[tuple[int, int]]:
+def _pick_moves(gain: np.ndarray, cnt: np.ndarray, cores: _Cores,
+                lim: Mapping[str, int | None]) -> list[tuple[int, int]]:
     """Improving moves, best first, kept apart (no two touching units: their gains would not
     add up), into cores with room (neurons, synapse memory, input axons) or paired with a
     swap back; (unit, new core) each.  Fan-out, and the fan-in of swaps, are checked after."""
@@ -147,7 +150,8 @@ def _move_units(cores: _Cores, xy: np.ndarray, r: np.ndarray, spec: HardwareSpec
                 break
             # drop the moves into or out of a core now over a limit; else (interacting gains) halve
             keep = ~(bad[idx[:, 1]] | bad[cores.core_of[idx[:, 0]]])
-            moves = [m for m, k in zip(moves, keep.tolist()) if k] if bad.any() and not keep.all() else moves[: len(moves) // 2]
+            moves = ([m for m, k in zip(moves, keep.tolist()) if k] if bad.any() and not keep.all()
+                     else moves[: len(moves) // 2])
             if time.perf_counter() - t0 > budget_s:
                 moves = []
         if not moves:
@@ -161,7 +165,8 @@ def refine(program: Program, spec: HardwareSpec, *, rates: Any = None, budget_s:
     docstring), alternated with core swaps on the mesh, while hop-weighted traffic drops and
     every limit of ``spec`` holds; ``budget_s`` bounds the whole."""
     net = _net_ or _net(program)
-    record, cores, xy = _refine_placed(program, spec, r=_rates(program, rates), budget_s=budget_s, xy=np.asarray(program.core_xy, _IDX),
+    record, cores, xy = _refine_placed(program, spec, r=_rates(program, rates), budget_s=budget_s,
+                                       xy=np.asarray(program.core_xy, _IDX),
                                        cores=_Cores(net, program.core_of, program.n_cores))
     return MappingResult(program.with_placement(cores.core_of, xy), record)
 

@@ -100,8 +100,10 @@ def _fold_membrane(name: str, node: MembraneBatchNorm) -> tuple[Neuron, Change]:
     a, s = (np.asarray(v, np.float64) for v in node.scale_shift())
     if np.any(a == 0):
         raise UnsupportedError(
-            "a channel has gamma = 0, so whether it fires does not depend on the membrane; no threshold expresses that",
-            node=name, parameter="gamma", fix="remove those channels, or give them a small non-zero gamma before export",
+            "a channel has gamma = 0, so whether it fires does not depend on the membrane; "
+            "no threshold expresses that",
+            node=name, parameter="gamma",
+            fix="remove those channels, or give them a small non-zero gamma before export",
         )
     neuron = node.neuron
     thr = np.broadcast_to(neuron.v_threshold, a.shape)

@@ -310,7 +310,8 @@ def _incoming(graph: Graph, pop: str, pop_scale: Mapping[str, np.ndarray], in_ma
             )
         if len(graph.successors(n)) != 1:
             raise UnsupportedError(
-                f"feeds {len(graph.successors(n))} nodes; quantize gives each projection the scale of the one population it feeds",
+                f"feeds {len(graph.successors(n))} nodes; "
+                "quantize gives each projection the scale of the one population it feeds",
                 node=n, fix="give each population its own projection (copy the weights)",
             )
         if isinstance(node, _WEIGHTED):
@@ -388,7 +389,8 @@ def _to_population(graph: Graph, arr: np.ndarray, path: _Path) -> np.ndarray:
         node = graph.nodes[n]
         shape = graph.out_shape(n)
         if isinstance(node, (SumPool2d, AvgPool2d)):
-            arr = np.broadcast_to(arr.reshape(arr.shape[0], -1).max(axis=1).reshape((-1,) + (1,) * (len(shape) - 1)), shape)
+            arr = np.broadcast_to(arr.reshape(arr.shape[0], -1).max(axis=1).reshape((-1,) + (1,) * (len(shape) - 1)),
+                                  shape)
         else:
             arr = arr.reshape(shape)
     return np.asarray(arr, np.float64)
@@ -477,7 +479,8 @@ def _row_stat(graph: Graph, path: _Path, values: np.ndarray, how: str) -> np.nda
 
 
 def _quantize_population(graph: Graph, name: str, node: Neuron, paths: list[_Path], lim: dict[str, int],
-                         per_channel: bool, forced: Any) -> tuple[FixedCubaLIF, dict[str, Any], np.ndarray, dict[str, Any]]:
+                         per_channel: bool,
+                         forced: Any) -> tuple[FixedCubaLIF, dict[str, Any], np.ndarray, dict[str, Any]]:
     """One population and its incoming projections: (FixedCubaLIF, new projections, per-neuron
     scale, record figures).  Raises ``_Fallback`` when a per-channel scale does not fit a
     projection that shares its weights across the channel."""

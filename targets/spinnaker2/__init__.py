@@ -18,7 +18,8 @@ SPINNAKER2_SPEC = spinnaker2_spec()
 
 
 def _price(counters: Counters, program: Program) -> Estimate:
-    return estimate_spinnaker2(counters, SPINNAKER2_COSTS, chips=TARGET.chips(program), pes=int(np.unique(program.core_of).size))
+    return estimate_spinnaker2(counters, SPINNAKER2_COSTS, chips=TARGET.chips(program),
+                               pes=int(np.unique(program.core_of).size))
 
 
 def _notes(counters: Counters, program: Program) -> list[str]:

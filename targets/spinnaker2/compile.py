@@ -47,7 +47,8 @@ class Spinnaker2Options(Options):
                                      help="signed weight width to quantize to (default: 16)")
     chips: int | None = option(None, type="int", unit="chips", low=1, source=SPINNAKER2_CHIP.chips_per_board.source
                                + " (boards tile; default: as many as the network needs)",
-                               help="chips available (a what-if; default: as many as needed)")
+                               help="chips available (a what-if; default: as many as needed)",
+                               none_means="as needed")
     pes_per_chip: int | None = option(None, type="int", unit="PEs", low=1, source=SPINNAKER2_CHIP.pes_per_chip.source,
                                       help="processing elements per chip (default: 152)")
     neurons_per_pe: int | None = option(

@@ -47,14 +47,16 @@ class Spinnaker2Chip:
     pes_per_chip: Sourced = Sourced(152, f"{_SPINN}: CHIPS_PER_BOARD {{(0, 0): 152}}; datasheet v0.03 [C][S]")
     pes_per_qpe: Sourced = Sourced(4, f"{_SPINN}: QUAD_MAP, 38 QPEs x 4 PEs [C]")
     sram_per_pe: Sourced = Sourced(131072, "SpiNNaker2 datasheet v0.03 (2021), Features 1(a): 128 KB per PE [S]")
-    router_entries: Sourced = Sourced(16384, f"{_SPINN}: n_router_entries; datasheet Features 2(b), one table per chip [C]")
+    router_entries: Sourced = Sourced(16384, f"{_SPINN}: n_router_entries; datasheet Features 2(b), "
+                                      "one table per chip [C]")
     chips_per_board: Sourced = Sourced(48, "SpiNNMachine version_248.py: 'Spin2 48 Chips' board [C]")
     neurons_per_pe: Sourced = Sourced(256, "sPyNNaker DEFAULT_MAX_ATOMS_PER_CORE = POP_TABLE_MAX_ROW_LENGTH = 256 [C] "
                                        "(a software choice; py-spinnaker2 sets it per population)")
     fixed_bytes: Sourced = Sourced(32768, f"[U] planning assumption for code + stack + runtime ({_NUM} §2b): "
                                       "the SNN app's memory map is not public")
     neuron_bytes: Sourced = Sourced(24, "spikec's format: u, v, du, dv, bias, threshold as 32-bit words")
-    input_buffer_bytes: Sourced = Sourced(32, f"{_SPYNN}/synapses.c ring buffer: 16 delay slots x 16-bit per neuron [C]")
+    input_buffer_bytes: Sourced = Sourced(32, f"{_SPYNN}/synapses.c ring buffer: "
+                                          "16 delay slots x 16-bit per neuron [C]")
     synapse_word_bytes: Sourced = Sourced(4, f"{_SPYNN}/synapse_row.h: one 32-bit word per synapse [C]")
     row_header_bytes: Sourced = Sourced(12, f"{_SPYNN}/synapse_row.h: N_SYNAPSE_ROW_HEADER_WORDS = 3 [C]")
     table_entry_bytes: Sourced = Sourced(24, f"{_SPYNN}/population_table/population_table.h: 20-byte master "
@@ -109,8 +111,10 @@ def spinnaker2_spec(chip: Spinnaker2Chip = SPINNAKER2_CHIP, *, chips: int | None
         synapses_per_core=Sourced(int(syn), src if synapses_per_pe is None else src + ", tightened to fit rows"),
         weight_bits=chip.weight_bits, state_bits=chip.state_bits, decay_bits=chip.decay_bits,
         max_delay=chip.max_delay,
-        mesh_x=Sourced(chip.mesh[0], "placement grid of one chip's PEs (approximation, see targets/spinnaker2/spec.py)"),
-        mesh_y=Sourced(chip.mesh[1], "placement grid of one chip's PEs (approximation, see targets/spinnaker2/spec.py)"),
+        mesh_x=Sourced(chip.mesh[0], "placement grid of one chip's PEs "
+                       "(approximation, see targets/spinnaker2/spec.py)"),
+        mesh_y=Sourced(chip.mesh[1], "placement grid of one chip's PEs "
+                       "(approximation, see targets/spinnaker2/spec.py)"),
         chips=Sourced(chips, "what-if override (--chips)") if chips is not None else
         Sourced(None, "boards of 48 chips tile without a fixed limit (SpiNNMachine version_48_chips.py)"),
         u_overflow="saturate", rounding="floor",

@@ -48,7 +48,8 @@ def test_membrane_batchnorm_folds_to_identical_spikes(n, gammas, betas, means, r
     if model == "lif":
         neuron = ir.LIF(tau=np.full(n, 4 * DT), v_leak=v_leak, **common)
     elif model == "cuba":
-        neuron = ir.CubaLIF(tau_syn=np.full(n, 2 * DT), tau_mem=np.full(n, 8 * DT), v_leak=v_leak, w_in=np.ones(n), **common)
+        neuron = ir.CubaLIF(tau_syn=np.full(n, 2 * DT), tau_mem=np.full(n, 8 * DT), v_leak=v_leak, w_in=np.ones(n),
+                            **common)
     else:  # r = 1/dt makes IF's gain r*dt exactly 1 (r = 1 would give the non-dyadic 1e-3)
         neuron = ir.IF(**{**common, "r": np.full(n, 1 / DT)})
     mbn = ir.MembraneBatchNorm(neuron, **_bn(n, np.array(gammas[:n]), np.array(means[:n]), np.array(betas[:n])))
@@ -121,7 +122,8 @@ def test_batchnorm_after_a_projection_folds_into_it(proj: str) -> None:
 def test_batchnorm_that_cannot_fold_stays_and_says_why() -> None:
     lif0 = ir.make_population(ir.LIF, 3, tau=4 * DT, v_threshold=0.5)
     bn = ir.BatchNorm(**_bn(3, np.ones(3), np.zeros(3), np.full(3, 0.5)))
-    g = _graph({"in": ir.Input((3,)), "lif0": lif0, "bn": bn, "lif": ir.make_population(ir.LIF, 3, tau=4 * DT, v_threshold=0.5),
+    g = _graph({"in": ir.Input((3,)), "lif0": lif0, "bn": bn,
+                "lif": ir.make_population(ir.LIF, 3, tau=4 * DT, v_threshold=0.5),
                 "out": ir.Output()}, [("in", "lif0"), ("lif0", "bn"), ("bn", "lif"), ("lif", "out")])
     res = fold_batchnorm(g)
     assert "bn" in res.graph.nodes and res.record.figures["batchnorms_kept"] == 1

@@ -60,7 +60,8 @@ def random_program(seed: int, n_pops: int, size: int, density: float) -> Program
     ones = np.ones(size)
     pops = [Population("in", "input", (size,))]
     pops += [Population(f"p{k}", "cuba_float", (size,), {"alpha": ones * 0.5, "gain": ones, "bias": ones * 0.0,
-                                                         "v_threshold": ones, "v_reset": ones * 0.0}, spiking=True, reset="value")
+                                                         "v_threshold": ones, "v_reset": ones * 0.0},
+                        spiking=True, reset="value")
              for k in range(n_pops)]
     projs = []
     for k in range(n_pops):
@@ -129,7 +130,8 @@ def check_limits(program: Program, sp: HardwareSpec, pairs=None) -> dict[str, in
         if core[s] != core[d]:
             fan_out[core[s]].add(int(core[d]))
     use = {"neurons_per_core": neurons, "synapses_per_core": synapses,
-           "fan_in_per_core": np.array([len(x) for x in fan_in]), "fan_out_per_core": np.array([len(x) for x in fan_out])}
+           "fan_in_per_core": np.array([len(x) for x in fan_in]),
+           "fan_out_per_core": np.array([len(x) for x in fan_out])}
     for name in LIMITS:
         lim = sp.value(name)
         if lim is not None:

@@ -139,8 +139,8 @@ NODE_GRAPHS = {
                             nir.CubaLI(tau_syn=full(2, 2e-3), tau_mem=full(2, 6e-3), r=full(2, 1.0),
                                        v_leak=full(2, 0.0), w_in=full(2, 1.5)), in_shape=(3,), out_shape=(2,)),
     "I": lambda: chain(nir.Linear(weight=weight(2, 3)), nir.I(r=full(2, 100.0)), in_shape=(3,), out_shape=(2,)),
-    "Threshold": lambda: chain(nir.Affine(weight=weight(3, 3), bias=full(3, -0.2)), nir.Threshold(threshold=full(3, 0.1)),
-                               in_shape=(3,), out_shape=(3,)),
+    "Threshold": lambda: chain(nir.Affine(weight=weight(3, 3), bias=full(3, -0.2)),
+                               nir.Threshold(threshold=full(3, 0.1)), in_shape=(3,), out_shape=(3,)),
     "Conv1d": lambda: chain(
         nir.Conv1d(input_shape=8, weight=RNG.normal(0, 0.7, (3, 2, 3)), stride=2, padding=1, dilation=1, groups=1,
                    bias=np.zeros(3)),
@@ -149,8 +149,8 @@ NODE_GRAPHS = {
     "AvgPool2d": lambda: chain(
         nir.AvgPool2d(kernel_size=np.array([2, 2]), stride=np.array([1, 1]), padding=np.array([1, 1])),
         nir.IF(r=full((1, 5, 5), 1000.0), v_threshold=full((1, 5, 5), 0.6)), in_shape=(1, 4, 4), out_shape=(1, 5, 5)),
-    "Delay": lambda: chain(nir.Linear(weight=np.abs(weight(3, 3)) + 0.5), nir.Delay(delay=np.array([0.0, 2e-3, 5e-3])), lif((3,)),
-                           in_shape=(3,), out_shape=(3,)),
+    "Delay": lambda: chain(nir.Linear(weight=np.abs(weight(3, 3)) + 0.5), nir.Delay(delay=np.array([0.0, 2e-3, 5e-3])),
+                           lif((3,)), in_shape=(3,), out_shape=(3,)),
 }
 
 
@@ -167,7 +167,8 @@ def test_every_node_type_round_trips(name, tmp_path):
         assert type(back) is type(node)
         for field, value in nir_fields(node).items():
             if isinstance(value, np.ndarray) and field not in ("input_type",):
-                np.testing.assert_allclose(np.asarray(getattr(back, field), float), value, rtol=1e-12, err_msg=f"{key}.{field}")
+                np.testing.assert_allclose(np.asarray(getattr(back, field), float), value, rtol=1e-12,
+                                           err_msg=f"{key}.{field}")
 
 
 def test_conv_without_input_shape_takes_it_from_the_graph():
@@ -177,7 +178,8 @@ def test_conv_without_input_shape_takes_it_from_the_graph():
 
 
 def test_identity_nodes_are_joined_through():
-    g = graph({"input": nir.Input(input_type=np.array([3])), "id": nir.ir.graph.Identity(input_type={"input": np.array([3])}),
+    g = graph({"input": nir.Input(input_type=np.array([3])),
+               "id": nir.ir.graph.Identity(input_type={"input": np.array([3])}),
                "w": nir.Linear(weight=weight(2, 3)), "lif": lif((2,)), "output": nir.Output(output_type=np.array([2]))},
               [("input", "id"), ("id", "w"), ("w", "lif"), ("lif", "output")], type_check=False)
     imported = from_nir(g, dt=DT)
@@ -205,8 +207,8 @@ def test_a_lone_node_is_wrapped_with_input_and_output(tmp_path):
 def test_scalar_and_per_channel_parameters_broadcast_from_graph_shapes():
     # snnTorch writes scalar tau with (1,) thresholds; Sinabs per-channel (C, 1, 1)
     neuron = nir.LIF.__new__(nir.LIF)  # bypass nir's equal-shape assert, as a file read would
-    for k, v in dict(tau=np.array(2e-3), r=np.array([2.0]), v_leak=np.array(0.0), v_threshold=np.array([[[0.5]], [[1.0]]]),
-                     v_reset=np.zeros((1, 1, 1))).items():
+    for k, v in dict(tau=np.array(2e-3), r=np.array([2.0]), v_leak=np.array(0.0),
+                     v_threshold=np.array([[[0.5]], [[1.0]]]), v_reset=np.zeros((1, 1, 1))).items():
         setattr(neuron, k, v)
     g = chain(nir.Conv2d(input_shape=(4, 4), weight=RNG.normal(0, 1, (2, 1, 3, 3)), stride=1, padding=1, dilation=1,
                          groups=1, bias=np.zeros(2)), neuron, in_shape=(1, 4, 4), out_shape=(2, 4, 4))
@@ -238,7 +240,8 @@ def outer_with(sub, edges_in_out=("rnn", "rnn")):
     w1, w2 = weight(4, 3, 1.5), weight(2, 4, 1.0)
     nodes = {"input": nir.Input(input_type=np.array([3])), "w1": nir.Linear(weight=w1), "rnn": sub,
              "w2": nir.Linear(weight=w2), "out_lif": lif((2,)), "output": nir.Output(output_type=np.array([2]))}
-    edges = [("input", "w1"), ("w1", edges_in_out[0]), (edges_in_out[1], "w2"), ("w2", "out_lif"), ("out_lif", "output")]
+    edges = [("input", "w1"), ("w1", edges_in_out[0]), (edges_in_out[1], "w2"), ("w2", "out_lif"),
+             ("out_lif", "output")]
     return graph(nodes, edges, type_check=False), (w1, w2)
 
 
@@ -251,8 +254,8 @@ def test_rleaky_subgraph_flattens_with_dotted_names_and_a_back_edge(tmp_path):
     # the same network written directly in spikec
     pop = lambda n, **kw: ir.make_population(ir.LIF, n, v_threshold=1.0, **kw)  # noqa: E731
     direct = ir.Graph(
-        {"input": ir.Input((3,)), "w1": ir.Linear(w1), "rnn.lif": pop(4, tau=3e-3, r=3.0), "rnn.w_rec": ir.Linear(w_rec),
-         "w2": ir.Linear(w2), "out_lif": pop(2, tau=4e-3, r=2.0), "output": ir.Output()},
+        {"input": ir.Input((3,)), "w1": ir.Linear(w1), "rnn.lif": pop(4, tau=3e-3, r=3.0),
+         "rnn.w_rec": ir.Linear(w_rec), "w2": ir.Linear(w2), "out_lif": pop(2, tau=4e-3, r=2.0), "output": ir.Output()},
         [("input", "w1"), ("w1", "rnn.lif"), ("rnn.lif", "rnn.w_rec"), ("rnn.w_rec", "rnn.lif"),
          ("rnn.lif", "w2"), ("w2", "out_lif"), ("out_lif", "output")], dt=DT)
     x = spikes((3,), steps=40)
@@ -283,9 +286,11 @@ def test_two_levels_of_nesting():
 
 def test_recurrent_lif_matches_a_hand_loop():
     w_in, w_rec = weight(3, 2, 1.2), weight(3, 3, 0.7)
-    g = graph({"input": nir.Input(input_type=np.array([2])), "w_in": nir.Linear(weight=w_in), "lif": lif((3,), tau=4e-3, r=4.0),
-               "w_rec": nir.Linear(weight=w_rec), "output": nir.Output(output_type=np.array([3]))},
-              [("input", "w_in"), ("w_in", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")], type_check=False)
+    g = graph({"input": nir.Input(input_type=np.array([2])), "w_in": nir.Linear(weight=w_in),
+               "lif": lif((3,), tau=4e-3, r=4.0), "w_rec": nir.Linear(weight=w_rec),
+               "output": nir.Output(output_type=np.array([3]))},
+              [("input", "w_in"), ("w_in", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")],
+              type_check=False)
     x = spikes((2,), steps=30, batch=1)[0]
     imported = round_trip(g, x[None])
     v, z, expected = np.zeros(3), np.zeros(3), []
@@ -358,7 +363,8 @@ def test_delay_in_seconds_becomes_steps():
 
 def test_model_metadata_survives_a_file_round_trip(tmp_path):
     g = from_nir(chain(nir.Linear(weight=np.ones((1, 1))), lif((1,)), in_shape=(1,), out_shape=(1,)), dt=DT)
-    g = g.replace(metadata={**g.metadata, "float_test_accuracy": np.float64(0.93), "steps": 20, "note": "x", "skip": [1]})
+    g = g.replace(metadata={**g.metadata, "float_test_accuracy": np.float64(0.93), "steps": 20, "note": "x",
+                            "skip": [1]})
     write_nir(g, tmp_path / "m.nir")
     back = read_nir(tmp_path / "m.nir")
     assert back.metadata == {"float_test_accuracy": 0.93, "steps": 20, "note": "x", "producer": "spikec",
@@ -416,7 +422,8 @@ def _set(key, value):
         (lambda f: f.__delitem__("node/nodes/l1/tau"), ModelImportError, r"node 'l1', parameter 'tau'.*no field"),
         (_set("node/nodes/l1/tau", np.array([4e-3, np.nan])), GraphValidationError, r"node 'l1', parameter 'tau'.*NaN"),
         (_set("node/nodes/l1/tau", np.array([4e-3, -1.0])), GraphValidationError, r"node 'l1', parameter 'tau'.*> 0"),
-        (_set("node/nodes/l1/tau", np.array([4e-3, 1e-4])), GraphValidationError, r"node 'l1', parameter 'tau'.*below the time step"),
+        (_set("node/nodes/l1/tau", np.array([4e-3, 1e-4])), GraphValidationError,
+         r"node 'l1', parameter 'tau'.*below the time step"),
         (_set("node/nodes/l1/v_threshold", np.ones(3)), ShapeError, r"node 'l1', parameter 'v_threshold'.*\(3,\)"),
         (_set("node/nodes/l0/weight", np.ones((2, 4))), ShapeError, r"node 'l0'.*\(3,\).*\(2, 4\)"),
         (_set("node/nodes/l1/type", "Izhikevich"), ModelImportError, r"node 'l1'.*'Izhikevich'.*supported NIR types"),
@@ -487,14 +494,16 @@ def test_flatten_input_type_with_batch_axis_is_named():
 
 
 def test_flatten_dims_count_per_sample_dims():
-    g = chain(nir.Flatten(input_type=np.array([2, 3, 4]), start_dim=1, end_dim=-1), in_shape=(2, 3, 4), out_shape=(2, 12))
+    g = chain(nir.Flatten(input_type=np.array([2, 3, 4]), start_dim=1, end_dim=-1), in_shape=(2, 3, 4),
+              out_shape=(2, 12))
     assert from_nir(g, dt=DT).out_shape("l0") == (2, 12)
 
 
 def test_ambiguous_subgraph_port_and_same_padding_with_stride():
     sub = graph({"a": nir.Input(input_type=np.array([2])), "b": nir.Input(input_type=np.array([2])),
                  "o": nir.Output(output_type=np.array([2]))}, [("a", "o"), ("b", "o")], type_check=False)
-    g = graph({"input": nir.Input(input_type=np.array([2])), "sub": sub, "output": nir.Output(output_type=np.array([2]))},
+    g = graph({"input": nir.Input(input_type=np.array([2])), "sub": sub,
+               "output": nir.Output(output_type=np.array([2]))},
               [("input", "sub"), ("sub", "output")], type_check=False)
     with pytest.raises(ModelImportError, match=r"node 'sub'.*2 Input nodes.*'sub.a'"):
         from_nir(g, dt=DT)
@@ -611,12 +620,14 @@ def feed_forward(draw):
     for i in range(depth):
         n = draw(st.integers(1, 6))
         w = rng.normal(0.5, 1.5, (n, sizes[-1]))  # positive on average, so most examples spike
-        nodes[f"w{i}"] = nir.Affine(weight=w, bias=rng.normal(0, 0.2, n)) if draw(st.booleans()) else nir.Linear(weight=w)
+        nodes[f"w{i}"] = (nir.Affine(weight=w, bias=rng.normal(0, 0.2, n)) if draw(st.booleans())
+                          else nir.Linear(weight=w))
         kind = draw(st.sampled_from(NEURON_KINDS if i == depth - 1 else NEURON_KINDS[:3]))
         tau = lambda: rng.uniform(1.0, 10.0, n) * DT  # noqa: E731
         p = dict(r=rng.uniform(0.5, 3.0, n), v_leak=rng.normal(0, 0.1, n))
         if kind == "LIF":
-            nodes[f"n{i}"] = nir.LIF(tau=tau(), v_threshold=rng.uniform(0.2, 1.5, n), v_reset=rng.normal(0, 0.1, n), **p)
+            nodes[f"n{i}"] = nir.LIF(tau=tau(), v_threshold=rng.uniform(0.2, 1.5, n), v_reset=rng.normal(0, 0.1, n),
+                                     **p)
         elif kind == "CubaLIF":
             nodes[f"n{i}"] = nir.CubaLIF(tau_syn=tau(), tau_mem=tau(), v_threshold=rng.uniform(0.2, 1.5, n),
                                          v_reset=np.zeros(n), w_in=rng.uniform(0.5, 2.0, n), **p)

@@ -212,7 +212,8 @@ def rockpool_equivalent(g: ir.Graph) -> ir.Graph:
         if isinstance(v, ir.CubaLIF):
             a_syn, a_mem = np.exp(-g.dt / v.tau_syn), np.exp(-g.dt / v.tau_mem)
             tau_syn, tau_mem = g.dt / (1 - a_syn), g.dt / (1 - a_mem)
-            v = v.replace(tau_syn=tau_syn, w_in=a_syn * tau_syn / g.dt, tau_mem=tau_mem, r=tau_mem / g.dt, reset="subtract")
+            v = v.replace(tau_syn=tau_syn, w_in=a_syn * tau_syn / g.dt, tau_mem=tau_mem, r=tau_mem / g.dt,
+                          reset="subtract")
         elif isinstance(v, ir.LIF):
             tau = g.dt / (1 - np.exp(-g.dt / v.tau))
             v = v.replace(tau=tau, r=tau / g.dt, reset="subtract")

@@ -64,7 +64,8 @@ def test_latency_follows_the_busiest_core_per_step() -> None:
     from spikec.runtime import COUNTERS
 
     col = {n: i for i, n in enumerate(COUNTERS)}
-    busy = core[..., col["synops"]] + 10 * (core[..., col["nu_active"]] + core[..., col["nu_idle"]]) + 100 * core[..., col["spikes"]]
+    busy = (core[..., col["synops"]] + 10 * (core[..., col["nu_active"]] + core[..., col["nu_idle"]])
+            + 100 * core[..., col["spikes"]])
     step = busy.max(axis=1) + 1000 * core[..., col["hops_max"]].max(axis=1) + 5
     assert np.allclose(est.step_latency, step)
     assert est.latency == pytest.approx(step.sum())

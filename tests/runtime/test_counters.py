@@ -51,7 +51,8 @@ def network(seed: int) -> ir.Graph:
 
 def inputs(seed: int, batch: int = 3, steps: int = 8) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed + 100)
-    return {"x": (rng.random((batch, steps, 5)) < 0.5).astype(float), "img": (rng.random((batch, steps, 2, 4, 5)) < 0.4) * 1.0}
+    return {"x": (rng.random((batch, steps, 5)) < 0.5).astype(float),
+            "img": (rng.random((batch, steps, 2, 4, 5)) < 0.4) * 1.0}
 
 
 def fanout_matrices(program: Program, j: Projection) -> tuple[np.ndarray, np.ndarray]:
@@ -103,8 +104,10 @@ def test_counters_match_events_and_weights(seed: int) -> None:
         syn, words, remote, hops, hops_max = (np.zeros(pop.size, np.int64) for _ in range(5))
         local = np.zeros(pop.size, np.int64)
         for dst in {j.target for j in program.projections if j.source == pop.name}:
-            nz = sum(fanout_matrices(program, j)[0].sum(0) for j in program.projections if j.source == pop.name and j.target == dst)
-            wd = sum(fanout_matrices(program, j)[1].sum(0) for j in program.projections if j.source == pop.name and j.target == dst)
+            nz = sum(fanout_matrices(program, j)[0].sum(0) for j in program.projections
+                     if j.source == pop.name and j.target == dst)
+            wd = sum(fanout_matrices(program, j)[1].sum(0) for j in program.projections
+                     if j.source == pop.name and j.target == dst)
             reached = nz > 0  # one message, and its words read, per destination core reached
             syn += nz
             words += np.where(reached, wd, 0)
@@ -115,7 +118,8 @@ def test_counters_match_events_and_weights(seed: int) -> None:
                 remote += reached
                 hops += reached * distance
                 hops_max = np.maximum(hops_max, reached * distance)
-        for name, per_neuron in (("synops", syn), ("words", words), ("msg_local", local), ("msg_remote", remote), ("msg_in", local + remote), ("hops_x", hops)):
+        for name, per_neuron in (("synops", syn), ("words", words), ("msg_local", local), ("msg_remote", remote),
+                                 ("msg_in", local + remote), ("hops_x", hops)):
             assert np.array_equal(pc[:, :, k, C[name]], e @ per_neuron), (pop.name, name)
         assert not pc[:, :, k, C["hops_y"]].any()
         assert np.array_equal(pc[:, :, k, C["hops_max"]], (e * hops_max).max(-1)), pop.name
@@ -129,7 +133,8 @@ def test_nu_active_covers_every_neuron_left_with_a_non_zero_state() -> None:
     whose membrane is non-zero after the step was counted active (the exact count, which also
     needs the input, is checked by hand on the mesh below)."""
     program = lower(network(0))
-    res = run(program, inputs(0), record="all", record_state={p.name: ("v", "u") for p in program.populations if p.is_neuron})
+    res = run(program, inputs(0), record="all",
+              record_state={p.name: ("v", "u") for p in program.populations if p.is_neuron})
     pc = res.counters.per_population
     for k, pop in enumerate(program.populations):
         if not pop.is_neuron:

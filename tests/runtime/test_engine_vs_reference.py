@@ -140,7 +140,8 @@ def exact_neuron(draw: Any, rng: np.random.Generator, shape: Shape) -> ir.Neuron
     def tau() -> np.ndarray:
         return rng.choice([1.0, 2.0, 4.0, 8.0], shape)
 
-    model = draw(st.sampled_from(["LIF", "CubaLIF", "IF", "Threshold", "MembraneBatchNorm", "LI", "CubaLI", "Integrator"]))
+    model = draw(st.sampled_from(["LIF", "CubaLIF", "IF", "Threshold", "MembraneBatchNorm", "LI", "CubaLI",
+                                  "Integrator"]))
     if model == "Threshold":
         return ir.Threshold(threshold=dy(-4, 12))
     if model == "LI":
@@ -213,8 +214,9 @@ def projection(draw: Any, rng: np.random.Generator, num: Numbers, net: Net, src:
     elif op == "sparse":
         n_out, nnz = draw(st.integers(1, 6)), draw(st.integers(0, 12))
         # Repeated (target, source) pairs are allowed and add up.
-        node = ir.SparseLinear((n_out, shape[0]), target=rng.integers(0, n_out, nnz), source=rng.integers(0, shape[0], nnz),
-                               weight=num.weights(rng, (nnz,), wmax), delay=rng.integers(0, 4, nnz) if delays else None)
+        node = ir.SparseLinear((n_out, shape[0]), target=rng.integers(0, n_out, nnz),
+                               source=rng.integers(0, shape[0], nnz), weight=num.weights(rng, (nnz,), wmax),
+                               delay=rng.integers(0, 4, nnz) if delays else None)
         out = (n_out,)
     elif op == "scale":
         node, out = ir.Scale(num.zero_some(rng, num.weights(rng, shape, wmax))), shape
@@ -226,7 +228,8 @@ def projection(draw: Any, rng: np.random.Generator, num: Numbers, net: Net, src:
             mean, var, eps = rng.integers(-4, 5, c) / 8.0, rng.choice([0.25, 1.0, 4.0], c), 0.0
         else:
             mean, var, eps = rng.normal(0, 1, c), rng.uniform(0.1, 3.0, c), 1e-5
-        node = ir.BatchNorm(mean=mean, var=var, gamma=num.weights(rng, (c,), 2), beta=num.weights(rng, (c,), 2), eps=eps)
+        node = ir.BatchNorm(mean=mean, var=var, gamma=num.weights(rng, (c,), 2), beta=num.weights(rng, (c,), 2),
+                            eps=eps)
         out = shape
     elif op in ("conv2d", "conv1d"):
         nd = 2 if op == "conv2d" else 1
@@ -237,7 +240,8 @@ def projection(draw: Any, rng: np.random.Generator, num: Numbers, net: Net, src:
         stride = tuple(draw(st.integers(1, 2)) for _ in range(nd))
         dilation = tuple(draw(st.integers(1, 2)) for _ in range(nd))
         padding = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(nd))
-        sizes = [conv_output_size(s, k, st_, p, d) for s, k, st_, p, d in zip(spatial, kernel, stride, padding, dilation)]
+        sizes = [conv_output_size(s, k, st_, p, d)
+                 for s, k, st_, p, d in zip(spatial, kernel, stride, padding, dilation)]
         if min(sizes) < 1:  # the kernel does not fit: a 1x1 one always does
             kernel, dilation = (1,) * nd, (1,) * nd
             sizes = [conv_output_size(s, 1, st_, p, 1) for s, st_, p in zip(spatial, stride, padding)]
@@ -252,7 +256,8 @@ def projection(draw: Any, rng: np.random.Generator, num: Numbers, net: Net, src:
         else:
             kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
         stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
-        padding = ((draw(st.integers(0, 1)), draw(st.integers(0, 1))), (draw(st.integers(0, 1)), draw(st.integers(0, 1))))
+        padding = ((draw(st.integers(0, 1)), draw(st.integers(0, 1))),
+                   (draw(st.integers(0, 1)), draw(st.integers(0, 1))))
         sizes = [conv_output_size(s, k, st_, p, 1) for s, k, st_, p in zip(shape[1:], kernel, stride, padding)]
         if min(sizes) < 1:
             kernel = (1, 1)
@@ -272,7 +277,8 @@ def projection(draw: Any, rng: np.random.Generator, num: Numbers, net: Net, src:
 
 
 def grow(draw: Any, num: Numbers, make_neuron: Callable[[Any, np.random.Generator, Shape], ir.Neuron],
-         input_values: Callable[[np.random.Generator, Shape], np.ndarray], dt: float = 1.0) -> tuple[ir.Graph, dict, int]:
+         input_values: Callable[[np.random.Generator, Shape], np.ndarray],
+         dt: float = 1.0) -> tuple[ir.Graph, dict, int]:
     """A random graph, its inputs (batch, time, *shape) and a step count (>= the input length)."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     net = Net()
@@ -323,11 +329,13 @@ def recurrent(draw: Any, rng: np.random.Generator, num: Numbers, net: Net, n: st
         net.edge(n, n)
         return
     if how == "scale" or len(net.shape[n]) != 1:
-        r = net.add("rec", ir.Scale(num.zero_some(rng, num.weights(rng, net.shape[n], 2))), [n], net.shape[n], is_open=False)
+        r = net.add("rec", ir.Scale(num.zero_some(rng, num.weights(rng, net.shape[n], 2))), [n], net.shape[n],
+                    is_open=False)
         net.edge(r, n)
         return
     targets = [m for m, node in net.nodes.items()
-               if not isinstance(node, (ir.Input, ir.Output)) and net.in_shape[m] is not None and len(net.in_shape[m]) == 1]
+               if not isinstance(node, (ir.Input, ir.Output))
+               and net.in_shape[m] is not None and len(net.in_shape[m]) == 1]
     dst = draw(st.sampled_from(targets)) if how == "elsewhere" and targets else n
     in_size = net.in_shape[dst][0]
     w = num.zero_some(rng, num.weights(rng, (in_size, net.shape[n][0]), 2))
@@ -408,7 +416,8 @@ def test_graded_float_graphs_agree_within_1e_5(case: tuple, threads: int) -> Non
 
 
 def fixed_lif(n: int, **kw: Any) -> ir.FixedCubaLIF:
-    p = dict(du=np.full(n, 1024), dv=np.full(n, 512), bias=np.zeros(n, int), v_threshold=np.full(n, 5), v_reset=np.zeros(n, int))
+    p = dict(du=np.full(n, 1024), dv=np.full(n, 512), bias=np.zeros(n, int), v_threshold=np.full(n, 5),
+             v_reset=np.zeros(n, int))
     p.update(kw)
     return ir.FixedCubaLIF(**p)
 

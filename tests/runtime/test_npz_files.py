@@ -24,8 +24,8 @@ KINDS = {
 
 
 def _graph() -> ir.Graph:
-    nodes = {"in": ir.Input(3), "w": ir.Affine(np.arange(6.0).reshape(2, 3), np.ones(2)), "n": ir.make_population(ir.LIF, 2, tau=0.01, v_threshold=1.0),
-             "out": ir.Output()}
+    nodes = {"in": ir.Input(3), "w": ir.Affine(np.arange(6.0).reshape(2, 3), np.ones(2)),
+             "n": ir.make_population(ir.LIF, 2, tau=0.01, v_threshold=1.0), "out": ir.Output()}
     return ir.Graph(nodes, [("in", "w"), ("w", "n"), ("n", "out")])
 
 
@@ -107,7 +107,8 @@ def test_an_array_entry_cannot_name_the_header(tmp_path: Path) -> None:
     with np.load(path) as data:
         arrays = {k: data[k] for k in data.files}
     arrays["__spikec_program__"] = np.frombuffer(
-        bytes(arrays["__spikec_program__"]).decode().replace('"proj0.weight"', '"__spikec_program__"').encode(), np.uint8)
+        bytes(arrays["__spikec_program__"]).decode().replace('"proj0.weight"', '"__spikec_program__"').encode(),
+        np.uint8)
     np.savez(path, **arrays)
     with pytest.raises(ProgramError, match="damaged"):
         load_program(path)

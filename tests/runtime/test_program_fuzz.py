@@ -77,10 +77,13 @@ def fixed_program() -> Program:
         "a": neuron((3,), reset="subtract_next", rounding="nearest", u_overflow="saturate", v_bits=10),
         "l1": ir.Linear(np.array([[1, -2, 3], [0, 4, -1]])),
         "l2": ir.Affine(np.array([[2, 1], [-1, 3]]), np.array([5, -5])),
-        "b": neuron((2,), spiking_output=False, v_overflow="wrap", input_shift=2, decay_bits=8, du=np.full(2, 17), dv=np.full(2, 3)),
-        "sp": ir.SparseLinear((2, 3), target=[0, 1, 1, 0], source=[2, 0, 1, 2], weight=[7, -3, 2, 1], delay=[0, 1, 4, 2]),
+        "b": neuron((2,), spiking_output=False, v_overflow="wrap", input_shift=2, decay_bits=8, du=np.full(2, 17),
+                    dv=np.full(2, 3)),
+        "sp": ir.SparseLinear((2, 3), target=[0, 1, 1, 0], source=[2, 0, 1, 2], weight=[7, -3, 2, 1],
+                              delay=[0, 1, 4, 2]),
         "c": neuron((2,), reset="none"),
-        "conv": ir.Conv2d(np.array([[[[1, -1], [2, 0]]], [[[0, 3], [-2, 1]]]]), np.array([1, 0]), stride=(1, 2), padding=1),
+        "conv": ir.Conv2d(np.array([[[[1, -1], [2, 0]]], [[[0, 3], [-2, 1]]]]), np.array([1, 0]), stride=(1, 2),
+                          padding=1),
         "d": neuron((2, 4, 2), reset="subtract", rounding="floor"),
         "o1": ir.Output(), "o2": ir.Output(), "o3": ir.Output(),
     }
@@ -90,7 +93,8 @@ def fixed_program() -> Program:
     pops = []
     for p in program.populations:  # initial state, which only a Program (not the IR) can carry
         if p.kernel == "cuba_fixed":
-            p = Population(p.name, p.kernel, p.shape, {**p.params, "v_init": np.arange(p.size) - 1, "u_init": np.ones(p.size, int)},
+            p = Population(p.name, p.kernel, p.shape,
+                           {**p.params, "v_init": np.arange(p.size) - 1, "u_init": np.ones(p.size, int)},
                            p.spiking, p.reset, p.config)
         pops.append(p)
     return Program(program.dt, program.arithmetic, tuple(pops), program.projections, program.inputs, program.outputs)
@@ -128,7 +132,8 @@ def load_and_run(data: bytes) -> None:
         shape = (2, 3, *program.population(name).shape)
         inputs[port] = (rng.random(shape) < 0.5).astype(np.int64 if program.arithmetic == "fixed" else np.float64)
     try:
-        res = run(program, inputs, 4, record="all", record_state={p.name: ("v", "u") for p in program.populations if p.is_neuron},
+        res = run(program, inputs, 4, record="all",
+                  record_state={p.name: ("v", "u") for p in program.populations if p.is_neuron},
                   counters="total", threads=2)
     except (ProgramError, SimulationError):
         return
@@ -211,7 +216,8 @@ def mutate_header(draw: Any, header: Any, names: list[str], log: list[str]) -> A
 def mutate_array(draw: Any, arr: np.ndarray, log: list[str]) -> np.ndarray:
     how = draw(st.sampled_from(["dtype", "shape", "value", "value", "empty", "scalar", "grow"]))
     if how == "dtype":
-        dtype = draw(st.sampled_from(["float32", "float16", "int8", "int32", "uint8", "uint64", "bool", "complex128", "U3", "S2"]))
+        dtype = draw(st.sampled_from(["float32", "float16", "int8", "int32", "uint8", "uint64", "bool", "complex128",
+                                      "U3", "S2"]))
         log.append(f"astype({dtype})")
         try:
             with warnings.catch_warnings():  # lossy casts are the point here
@@ -234,8 +240,8 @@ def mutate_array(draw: Any, arr: np.ndarray, log: list[str]) -> np.ndarray:
     if not out.size:
         return out
     i = draw(st.integers(0, out.size - 1))
-    value = draw(st.sampled_from([np.nan, np.inf, -np.inf, 1e300, -1.0, 0.5, 2.0**62, 2.0**63, -(2.0**63), 2**31, 2**16 + 1,
-                                  -(2**31), 7, 0]))
+    value = draw(st.sampled_from([np.nan, np.inf, -np.inf, 1e300, -1.0, 0.5, 2.0**62, 2.0**63, -(2.0**63), 2**31,
+                                  2**16 + 1, -(2**31), 7, 0]))
     log[-1] = f"[{i}] = {value!r} (as {out.dtype})"
     flat = out.reshape(-1)
     try:

@@ -47,13 +47,15 @@ def float_parts() -> dict[str, Any]:
     pops = [
         Population("in", "input", (3,)),
         Population("hid", "cuba_float", (2,), {"alpha": [0.9, 0.8], "gain": [1.0, 1.0], "bias": [0.0, 0.0],
-                                                "v_threshold": [1.0, 1.0], "v_reset": [0.0, 0.0]}, spiking=True, reset="value"),
+                                                "v_threshold": [1.0, 1.0], "v_reset": [0.0, 0.0]},
+                   spiking=True, reset="value"),
         Population("out", "cuba_float", (2,), {"alpha": [0.5, 0.5], "gain": [1.0, 1.0], "bias": [0.0, 0.1]}),
         Population("img", "input", (1, 3, 3)),
         Population("relay", "pass", (1, 2, 2), {"input_bias": [0.0, 0.5, 0.0, 0.0]}),
     ]
     projs = [
-        Projection("w_in", "in", "hid", "dense", np.arange(6.0).reshape(2, 3) / 4, delay=np.array([[0, 1, 2], [1, 0, 0]])),
+        Projection("w_in", "in", "hid", "dense", np.arange(6.0).reshape(2, 3) / 4,
+                   delay=np.array([[0, 1, 2], [1, 0, 0]])),
         Projection("w_rec", "hid", "hid", "dense", np.array([[0.0, 0.5], [0.5, 0.0]]), delay_base=1),
         Projection("w_out", "hid", "out", "sparse", np.array([0.5, -0.5]), delay=np.array([0, 2]),
                    target_index=np.array([0, 1]), source_index=np.array([1, 0])),
@@ -74,12 +76,13 @@ def fixed_parts() -> dict[str, Any]:
     """in (3) -> lif (2, fixed point)."""
     pops = [
         Population("in", "input", (3,)),
-        Population("lif", "cuba_fixed", (2,), {"du": [1024, 4096], "dv": [512, 0], "bias": [0, 1], "v_threshold": [8, 8],
-                                                "v_reset": [0, 0]}, spiking=True, reset="subtract",
-                   config={"decay_bits": 12, "u_bits": 16, "v_bits": 16}),
+        Population("lif", "cuba_fixed", (2,), {"du": [1024, 4096], "dv": [512, 0], "bias": [0, 1],
+                                                "v_threshold": [8, 8], "v_reset": [0, 0]},
+                   spiking=True, reset="subtract", config={"decay_bits": 12, "u_bits": 16, "v_bits": 16}),
     ]
     projs = [Projection("w", "in", "lif", "dense", np.array([[3, 1, -2], [0, 5, 1]]))]
-    return dict(dt=1.0, arithmetic="fixed", populations=pops, projections=projs, inputs={"x": "in"}, outputs={"y": "lif"})
+    return dict(dt=1.0, arithmetic="fixed", populations=pops, projections=projs, inputs={"x": "in"},
+                outputs={"y": "lif"})
 
 
 def pop(parts: dict, which: str, **changes: Any) -> dict:
@@ -129,9 +132,11 @@ PROGRAM_CASES: list[tuple[str, Callable[[dict], dict], str]] = [
     ("negative dt", lambda p: {**p, "dt": -1e-3}, "dt"),
     ("NaN dt", lambda p: {**p, "dt": float("nan")}, "dt"),
     ("dt not a number", lambda p: {**p, "dt": "1ms"}, "dt"),
-    ("no populations", lambda p: {**p, "populations": [], "projections": [], "inputs": {}, "outputs": {}}, "populations"),
+    ("no populations",
+     lambda p: {**p, "populations": [], "projections": [], "inputs": {}, "outputs": {}}, "populations"),
     ("a population that is not one", lambda p: {**p, "populations": p["populations"] + [{"name": "x"}]}, "populations"),
-    ("repeated population name", lambda p: {**p, "populations": p["populations"] + [p["populations"][2]]}, "populations"),
+    ("repeated population name",
+     lambda p: {**p, "populations": p["populations"] + [p["populations"][2]]}, "populations"),
     ("empty population name", lambda p: pop(p, "out", name=""), "populations"),
     ("too many neurons in all", two_big_inputs, "populations"),
     ("a projection that is not one", lambda p: {**p, "projections": p["projections"] + ["w"]}, "projections"),
@@ -142,10 +147,14 @@ PROGRAM_CASES: list[tuple[str, Callable[[dict], dict], str]] = [
     ("two ports feed one population", lambda p: {**p, "inputs": {"x": "in", "image": "img", "x2": "in"}}, "inputs"),
     ("core_of without core_xy", lambda p: {**p, "core_of": np.zeros(20, int)}, "core_xy"),
     ("core_xy not (n, 2)", lambda p: {**p, "core_of": np.zeros(20, int), "core_xy": np.zeros(3, int)}, "core_xy"),
-    ("negative mesh coordinate", lambda p: {**p, "core_of": np.zeros(20, int), "core_xy": np.array([[0, -1]])}, "core_xy"),
-    ("mesh coordinate beyond 2**20", lambda p: {**p, "core_of": np.zeros(20, int), "core_xy": np.array([[2**21, 0]])}, "core_xy"),
-    ("core_of of the wrong length", lambda p: {**p, "core_of": np.zeros(19, int), "core_xy": np.zeros((1, 2), int)}, "core_of"),
-    ("core_of names a missing core", lambda p: {**p, "core_of": np.full(20, 1), "core_xy": np.zeros((1, 2), int)}, "core_of"),
+    ("negative mesh coordinate",
+     lambda p: {**p, "core_of": np.zeros(20, int), "core_xy": np.array([[0, -1]])}, "core_xy"),
+    ("mesh coordinate beyond 2**20",
+     lambda p: {**p, "core_of": np.zeros(20, int), "core_xy": np.array([[2**21, 0]])}, "core_xy"),
+    ("core_of of the wrong length",
+     lambda p: {**p, "core_of": np.zeros(19, int), "core_xy": np.zeros((1, 2), int)}, "core_of"),
+    ("core_of names a missing core",
+     lambda p: {**p, "core_of": np.full(20, 1), "core_xy": np.zeros((1, 2), int)}, "core_of"),
     ("negative core", lambda p: {**p, "core_of": np.full(20, -1), "core_xy": np.zeros((1, 2), int)}, "core_of"),
     ("fractional core", lambda p: {**p, "core_of": np.full(20, 0.5), "core_xy": np.zeros((1, 2), int)}, "core_of"),
     ("NaN core", lambda p: {**p, "core_of": np.full(20, np.nan), "core_xy": np.zeros((1, 2), int)}, "core_of"),
@@ -171,7 +180,8 @@ POPULATION_CASES: list[tuple[str, Callable[[], dict], str, str]] = [
     ("zero size", lambda: pop(float_parts(), "out", shape=(0,)), "out", "shape"),
     ("shape not integers", lambda: pop(float_parts(), "out", shape=("two",)), "out", "shape"),
     ("size beyond int32", lambda: pop(float_parts(), "img", shape=(2**31,)), "img", "shape"),
-    ("float kernel in a fixed program", lambda: pop(fixed_parts(), "lif", kernel="cuba_float", config={}), "lif", "kernel"),
+    ("float kernel in a fixed program",
+     lambda: pop(fixed_parts(), "lif", kernel="cuba_float", config={}), "lif", "kernel"),
     ("fixed kernel in a float program", lambda: pop(float_parts(), "out", kernel="cuba_fixed"), "out", "kernel"),
     ("unknown reset", lambda: pop(float_parts(), "hid", reset="soft"), "hid", "reset"),
     ("parameter of another kernel", lambda: param(float_parts(), "hid", "tau", [1.0, 1.0]), "hid", "tau"),
@@ -185,7 +195,8 @@ POPULATION_CASES: list[tuple[str, Callable[[], dict], str, str]] = [
     ("missing required parameter", lambda: param(float_parts(), "out", "gain", None), "out", "gain"),
     ("spiking without a threshold", lambda: param(float_parts(), "hid", "v_threshold", None), "hid", "v_threshold"),
     ("alpha_syn without gain_syn", lambda: param(float_parts(), "out", "alpha_syn", [0.5, 0.5]), "out", "gain_syn"),
-    ("fire_scale without fire_shift", lambda: param(float_parts(), "hid", "fire_scale", [1.0, 1.0]), "hid", "fire_shift"),
+    ("fire_scale without fire_shift",
+     lambda: param(float_parts(), "hid", "fire_scale", [1.0, 1.0]), "hid", "fire_shift"),
     ("a spiking relay", lambda: pop(float_parts(), "relay", spiking=True), "relay", "spiking"),
     ("value reset without v_reset", lambda: param(float_parts(), "hid", "v_reset", None), "hid", "v_reset"),
     ("settings on a float kernel", lambda: pop(float_parts(), "hid", config={"decay_bits": 12}), "hid", "config"),
@@ -193,7 +204,8 @@ POPULATION_CASES: list[tuple[str, Callable[[], dict], str, str]] = [
     # fixed point
     ("fractional fixed parameter", lambda: param(fixed_parts(), "lif", "bias", [0.5, 0.0]), "lif", "bias"),
     ("NaN fixed parameter", lambda: param(fixed_parts(), "lif", "du", [np.nan, 0.0]), "lif", "du"),
-    ("fixed parameter beyond int64", lambda: param(fixed_parts(), "lif", "bias", np.array([2**64 - 1, 0], np.uint64)), "lif", "bias"),
+    ("fixed parameter beyond int64",
+     lambda: param(fixed_parts(), "lif", "bias", np.array([2**64 - 1, 0], np.uint64)), "lif", "bias"),
     ("fixed parameter beyond 2**62", lambda: param(fixed_parts(), "lif", "bias", [2.0**63, 0.0]), "lif", "bias"),
     ("du above 2**decay_bits", lambda: param(fixed_parts(), "lif", "du", [4097, 0]), "lif", "du"),
     ("negative dv", lambda: param(fixed_parts(), "lif", "dv", [-1, 0]), "lif", "dv"),
@@ -204,7 +216,8 @@ POPULATION_CASES: list[tuple[str, Callable[[], dict], str, str]] = [
     ("u_bits + decay_bits above 62", lambda: config(fixed_parts(), u_bits=52, decay_bits=12), "lif", "u_bits"),
     ("unknown overflow", lambda: config(fixed_parts(), v_overflow="clip"), "lif", "v_overflow"),
     ("unknown rounding", lambda: config(fixed_parts(), rounding="up"), "lif", "rounding"),
-    ("threshold beyond the membrane", lambda: param(fixed_parts(), "lif", "v_threshold", [2**15, 8]), "lif", "v_threshold"),
+    ("threshold beyond the membrane",
+     lambda: param(fixed_parts(), "lif", "v_threshold", [2**15, 8]), "lif", "v_threshold"),
     ("v_reset beyond the membrane", lambda: param(fixed_parts(), "lif", "v_reset", [0, -(2**15)]), "lif", "v_reset"),
     ("bias beyond the membrane", lambda: param(fixed_parts(), "lif", "bias", [2**15, 0]), "lif", "bias"),
     ("v_init beyond the membrane", lambda: param(fixed_parts(), "lif", "v_init", [2**15, 0]), "lif", "v_init"),
@@ -234,24 +247,29 @@ def conv(**changes: Any) -> dict:
 PROJECTION_CASES: list[tuple[str, Callable[[], dict], str, str]] = [
     ("missing source", lambda: proj(float_parts(), "w_in", source="nowhere"), "w_in", "source"),
     ("missing target", lambda: proj(float_parts(), "w_in", target="nowhere"), "w_in", "target"),
-    ("into an input population", lambda: proj(float_parts(), "w_rec", target="in", weight=np.ones((3, 2))), "w_rec", "target"),
+    ("into an input population",
+     lambda: proj(float_parts(), "w_rec", target="in", weight=np.ones((3, 2))), "w_rec", "target"),
     ("unknown kind", lambda: proj(float_parts(), "w_in", kind="full"), "w_in", "kind"),
     ("NaN weight", lambda: proj(float_parts(), "w_in", weight=np.full((2, 3), np.nan)), "w_in", "weight"),
     ("infinite weight", lambda: sparse(weight=np.array([np.inf, 0.0])), "w_out", "weight"),
     ("string weights", lambda: proj(float_parts(), "w_in", weight=np.full((2, 3), "w")), "w_in", "weight"),
     ("fractional fixed weight", lambda: proj(fixed_parts(), "w", weight=np.full((2, 3), 0.5)), "w", "weight"),
-    ("dense weight of the wrong shape", lambda: proj(float_parts(), "w_in", weight=np.ones((3, 2)), delay=None), "w_in", "weight"),
-    ("dense delay of the wrong shape", lambda: proj(float_parts(), "w_in", delay=np.zeros((2, 2), int)), "w_in", "delay"),
+    ("dense weight of the wrong shape",
+     lambda: proj(float_parts(), "w_in", weight=np.ones((3, 2)), delay=None), "w_in", "weight"),
+    ("dense delay of the wrong shape",
+     lambda: proj(float_parts(), "w_in", delay=np.zeros((2, 2), int)), "w_in", "delay"),
     ("fractional delay", lambda: proj(float_parts(), "w_in", delay=np.full((2, 3), 1.5)), "w_in", "delay"),
     ("NaN delay", lambda: sparse(delay=np.array([np.nan, 1.0])), "w_out", "delay"),
     ("negative delay", lambda: sparse(delay=np.array([0, -1])), "w_out", "delay"),
     ("negative delay_base", lambda: proj(float_parts(), "w_in", delay_base=-1), "w_in", "delay"),
     ("delay_base not a number", lambda: proj(float_parts(), "w_in", delay_base="one"), "w_in", "delay_base"),
-    ("delay beyond MAX_DELAY", lambda: proj(float_parts(), "w_in", delay=np.full((2, 3), MAX_DELAY + 1)), "w_in", "delay"),
+    ("delay beyond MAX_DELAY",
+     lambda: proj(float_parts(), "w_in", delay=np.full((2, 3), MAX_DELAY + 1)), "w_in", "delay"),
     ("delay_base beyond MAX_DELAY", lambda: sparse(delay_base=MAX_DELAY), "w_out", "delay"),
     ("zero-delay back edge", lambda: proj(float_parts(), "w_rec", delay_base=0), "w_rec", "delay_base"),
     ("zero-delay edge to an earlier population",
-     lambda: {**proj(float_parts(), "w_out", source="out", target="hid"), "outputs": {"y": "out"}}, "w_out", "delay_base"),
+     lambda: {**proj(float_parts(), "w_out", source="out", target="hid"), "outputs": {"y": "out"}},
+     "w_out", "delay_base"),
     ("2-D sparse weights", lambda: sparse(weight=np.ones((2, 1))), "w_out", "weight"),
     ("sparse without target_index", lambda: sparse(target_index=None), "w_out", "target_index"),
     ("index shorter than weights", lambda: sparse(source_index=np.array([0])), "w_out", "source_index"),
@@ -304,23 +322,31 @@ RUN_CASES: list[tuple[str, str, Callable[[], tuple[Any, dict]], type, Any, Any]]
     ("missing port", "float", lambda: ({"x": np.ones((2, 4, 3))}, {}), SimulationError, None, "'image'"),
     ("extra port", "float", lambda: (float_inputs(z=np.ones((2, 4, 3))), {}), SimulationError, None, "'z'"),
     ("input without a time axis", "float", lambda: (float_inputs(x=np.ones((2, 3))), {}), SimulationError, "x", None),
-    ("input of the wrong shape", "float", lambda: (float_inputs(image=np.ones((2, 4, 3, 3))), {}), SimulationError, "image", None),
+    ("input of the wrong shape", "float",
+     lambda: (float_inputs(image=np.ones((2, 4, 3, 3))), {}), SimulationError, "image", None),
     ("string input", "float", lambda: (float_inputs(x=np.full((2, 4, 3), "1")), {}), SimulationError, "x", None),
     ("NaN input", "float", lambda: (float_inputs(x=np.full((2, 4, 3), np.nan)), {}), SimulationError, "x", None),
-    ("infinite input", "float", lambda: (float_inputs(image=np.full((2, 4, 1, 3, 3), -np.inf)), {}), SimulationError, "image", None),
-    ("inputs disagree in time", "float", lambda: (float_inputs(x=np.ones((2, 5, 3))), {}), SimulationError, None, "(2, 5)"),
+    ("infinite input", "float",
+     lambda: (float_inputs(image=np.full((2, 4, 1, 3, 3), -np.inf)), {}), SimulationError, "image", None),
+    ("inputs disagree in time", "float",
+     lambda: (float_inputs(x=np.ones((2, 5, 3))), {}), SimulationError, None, "(2, 5)"),
     ("fractional fixed input", "fixed", lambda: (np.full((1, 2, 3), 0.5), {}), UnsupportedError, "x", None),
     ("fixed input beyond int64", "fixed", lambda: (np.full((1, 2, 3), 1e30), {}), SimulationError, "x", None),
-    ("fixed input at INT64_MIN", "fixed", lambda: (np.full((1, 2, 3), np.iinfo(np.int64).min), {}), SimulationError, "x", None),
-    ("unsigned fixed input beyond int64", "fixed", lambda: (np.full((1, 2, 3), 2**64 - 1, np.uint64), {}), SimulationError, "x", None),
+    ("fixed input at INT64_MIN", "fixed",
+     lambda: (np.full((1, 2, 3), np.iinfo(np.int64).min), {}), SimulationError, "x", None),
+    ("unsigned fixed input beyond int64", "fixed",
+     lambda: (np.full((1, 2, 3), 2**64 - 1, np.uint64), {}), SimulationError, "x", None),
     ("negative steps", "fixed", lambda: (np.ones((1, 2, 3), int), {"steps": -1}), SimulationError, None, "steps"),
-    ("unknown counters mode", "fixed", lambda: (np.ones((1, 2, 3), int), {"counters": "none"}), SimulationError, None, "counters"),
-    ("recording a missing population", "fixed", lambda: (np.ones((1, 2, 3), int), {"record": ["ghost"]}), ProgramError, None, "'ghost'"),
-    ("counting a missing population", "fixed", lambda: (np.ones((1, 2, 3), int), {"count": "ghost"}), ProgramError, None, "'ghost'"),
-    ("state of an input", "fixed", lambda: (np.ones((1, 2, 3), int), {"record_state": {"in": ("v",)}}), SimulationError, "in",
-     "record_state"),
-    ("unknown state variable", "fixed", lambda: (np.ones((1, 2, 3), int), {"record_state": {"lif": ("i",)}}), SimulationError,
-     "lif", "record_state"),
+    ("unknown counters mode", "fixed",
+     lambda: (np.ones((1, 2, 3), int), {"counters": "none"}), SimulationError, None, "counters"),
+    ("recording a missing population", "fixed",
+     lambda: (np.ones((1, 2, 3), int), {"record": ["ghost"]}), ProgramError, None, "'ghost'"),
+    ("counting a missing population", "fixed",
+     lambda: (np.ones((1, 2, 3), int), {"count": "ghost"}), ProgramError, None, "'ghost'"),
+    ("state of an input", "fixed",
+     lambda: (np.ones((1, 2, 3), int), {"record_state": {"in": ("v",)}}), SimulationError, "in", "record_state"),
+    ("unknown state variable", "fixed",
+     lambda: (np.ones((1, 2, 3), int), {"record_state": {"lif": ("i",)}}), SimulationError, "lif", "record_state"),
 ]
 
 
@@ -368,7 +394,8 @@ def lowered_with_placement() -> Program:
     return program.with_placement(np.arange(int(program.offsets[-1])) % 4, np.array([[0, 0], [1, 0], [0, 1], [1, 1]]))
 
 
-@pytest.mark.parametrize("make", [lambda: Program(**float_parts()), lambda: Program(**fixed_parts()), lowered_with_placement],
+@pytest.mark.parametrize("make", [lambda: Program(**float_parts()), lambda: Program(**fixed_parts()),
+                                  lowered_with_placement],
                          ids=["float", "fixed", "lowered"])
 def test_save_and_load_round_trip_runs_identically(tmp_path: Any, make: Callable[[], Program]) -> None:
     program = make()
@@ -385,7 +412,8 @@ def test_save_and_load_round_trip_runs_identically(tmp_path: Any, make: Callable
     assert [p.name for p in loaded.populations] == [p.name for p in program.populations]
     assert loaded.inputs == program.inputs and loaded.outputs == program.outputs and loaded.dt == program.dt
     for p, q in zip(program.populations, loaded.populations):
-        assert (p.kernel, p.shape, p.spiking, p.reset, dict(p.config)) == (q.kernel, q.shape, q.spiking, q.reset, dict(q.config))
+        assert ((p.kernel, p.shape, p.spiking, p.reset, dict(p.config))
+                == (q.kernel, q.shape, q.spiking, q.reset, dict(q.config)))
         assert sorted(p.params) == sorted(q.params)
         for k in p.params:
             np.testing.assert_array_equal(p.params[k], q.params[k])

@@ -221,7 +221,8 @@ def test_cli_runs_loihi2_on_both_backends(capsys: pytest.CaptureFixture) -> None
     assert "pipeline depth 2 steps" in emu_out
 
 
-def test_cli_estimate_prints_breakdown_and_sources(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_estimate_prints_breakdown_and_sources(capsys: pytest.CaptureFixture,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "300")  # one source per line
     assert main(["estimate", "default", "--samples", "10"]) == 0
     out = capsys.readouterr().out

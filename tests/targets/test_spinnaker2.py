@@ -44,7 +44,8 @@ def conv_net() -> ir.Graph:
     torch.manual_seed(0)
     nn = torch.nn
     model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), snn.Leaky(beta=0.9, threshold=0.5, init_hidden=True),
-                          nn.Conv2d(8, 16, 3, stride=2, padding=1), snn.Leaky(beta=0.8, threshold=0.5, init_hidden=True),
+                          nn.Conv2d(8, 16, 3, stride=2, padding=1),
+                          snn.Leaky(beta=0.8, threshold=0.5, init_hidden=True),
                           nn.Flatten(), nn.Linear(256, 10), snn.Leaky(beta=0.9, threshold=0.5, init_hidden=True))
     return from_torch(model.eval(), input_shape=(1, 8, 8))
 

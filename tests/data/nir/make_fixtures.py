@@ -35,7 +35,8 @@ def snntorch_fixture(x: np.ndarray) -> None:
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(6, 5), snn.Leaky(beta=0.9, init_hidden=True, reset_mechanism="zero"),
-                              torch.nn.Linear(5, 3), snn.Leaky(beta=0.8, init_hidden=True, output=True, reset_mechanism="zero"))
+                              torch.nn.Linear(5, 3),
+                              snn.Leaky(beta=0.8, init_hidden=True, output=True, reset_mechanism="zero"))
     for m in (net[0], net[2]):
         m.weight.data *= 3.0
     graph = nirtorch.extract_nir_graph(net, _extract_snntorch_module, torch.as_tensor(x[:, 0]), model_name="snntorch",

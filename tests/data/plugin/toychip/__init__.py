@@ -54,7 +54,8 @@ def _price(counters, program):  # type: ignore[no-untyped-def]
     volts = program.metadata.get("options", {}).get("toy_voltage", 0.8)
     scaled = {f.name: Sourced(getattr(COSTS, f.name).value * (volts / 0.8) ** 2,
                               f"{getattr(COSTS, f.name).source}, x ({volts} V / 0.8 V)^2")
-              for f in dataclasses.fields(COSTS) if f.name.startswith("e_") and getattr(COSTS, f.name).value is not None}
+              for f in dataclasses.fields(COSTS)
+              if f.name.startswith("e_") and getattr(COSTS, f.name).value is not None}
     return estimate(counters, dataclasses.replace(COSTS, **scaled))
 
 
