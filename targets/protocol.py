@@ -130,6 +130,11 @@ class Target:
         if not issubclass(self.options, Options):
             raise SpecError(f"target {self.name}'s options must derive from spikec.targets.options.Options",
                             parameter="options")
+        for key, backend in dict(self.backends).items():
+            if not callable(backend):
+                raise SpecError(f"target {self.name}'s backend {key!r} is not callable", parameter="backends",
+                                fix="map each name to a function(program, inputs, steps, *, threads) -> BackendRun")
+        # The C engine is every target's emulator unless the target brings its own under that name.
         object.__setattr__(self, "backends", {"emulator": emulator, **dict(self.backends)})
 
     @property

@@ -14,7 +14,7 @@ import os
 import numpy as np
 import pytest
 import spikec.ir as ir
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from spikec.api import bundled_data, bundled_model, decode_rate, evaluate, load, load_dataset
 from spikec.cli import main
@@ -191,6 +191,12 @@ def test_what_lava_cannot_express_is_refused_with_the_limit() -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.integers(-(1 << 22), 1 << 22))
+# The edges of the 13-bit mantissa and the 3-bit exponent: 4095 << 7 fits, 4095 << 8 and 4097 do not.
+@example(4095 << 7)
+@example(-(4095 << 7))
+@example(4095 << 8)
+@example(4097)
+@example(-4096)
 def test_bias_encoding_is_exact_or_refused(b: int) -> None:
     try:
         mant, exp = _bias("n", np.array([b]))

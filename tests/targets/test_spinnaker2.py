@@ -170,3 +170,12 @@ def test_cli_compare_and_what_ifs(capsys: pytest.CaptureFixture, monkeypatch: py
                  "--neurons-per-pe", "64"]) == 0
     out = capsys.readouterr().out
     assert "busiest PE tick" in out and "28 nm prototype" in out and "SpiNNaker1 value" in out
+
+
+def test_neurons_per_pe_range_is_what_the_sram_holds() -> None:
+    from spikec.targets.spinnaker2 import Spinnaker2Options
+
+    high = next(i.high for i in Spinnaker2Options.describe() if i.name == "neurons_per_pe")
+    assert spinnaker2_spec(neurons_per_pe=int(high)).value("synapses_per_core") >= 0
+    with pytest.raises(UnsupportedError, match="neurons per PE need"):
+        spinnaker2_spec(neurons_per_pe=int(high) + 1)

@@ -134,6 +134,23 @@ def test_a_compile_that_skips_the_shared_flow_is_caught(digits) -> None:
         rogue.compile(digits[0])
 
 
+def test_a_target_may_bring_its_own_emulator_and_the_rates_are_per_neuron_per_step(digits) -> None:
+    graph, data = digits
+    spec = HardwareSpec("x")
+    def mine(program, inputs, steps, *, threads=None):  # type: ignore[no-untyped-def]
+        raise NotImplementedError
+
+    own = Target("own", spec, lambda g, o, c: None, costs=CostTable(name="x"), backends={"emulator": mine, "b": mine})
+    assert list(own.backends) == ["emulator", "b"] and own.backend("emulator") is mine
+    with pytest.raises(SpecError, match="not callable"):
+        Target("own", spec, lambda g, o, c: None, costs=CostTable(name="x"), backends={"b": "b"})
+    assert list(get_target("loihi2").backends) == ["emulator", "lava"]
+    # The emulator's rates (from its spike counters) are the reference simulator's, float64 on the float model.
+    report = spikec.run(graph, data)
+    ref = spikec.evaluate(graph, data, dtype=np.float64)
+    assert report.result.rates == pytest.approx(ref.rates, rel=1e-12)
+
+
 def test_unknown_target_names_the_choices() -> None:
     with pytest.raises(UnsupportedError, match="loihi2"):
         get_target("truenorth")
@@ -180,6 +197,17 @@ def test_a_plugin_target_from_an_entry_point_lists_compiles_runs_and_is_priced(t
     assert bad.returncode == 2 and "toy_voltage" in bad.stderr and "[0.6, 1.1]" in bad.stderr
     other = _spikec("run", "default", "--target", "loihi2", "--toy-voltage", "0.9")
     assert other.returncode == 2 and "loihi2 has no option 'toy_voltage'" in other.stderr
+
+
+def test_a_plugin_registered_under_another_name_is_refused(tmp_path: Path) -> None:
+    info = tmp_path / "alias-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: alias\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[spikec.targets]\nnotoy = toychip:TARGET\n")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{PLUGIN}"}
+    p = subprocess.run([sys.executable, "-m", "spikec.cli", "targets", "notoy"], capture_output=True, text=True,
+                       env=env, timeout=120)
+    assert p.returncode == 2 and "defines target 'toychip' under the name 'notoy'" in p.stderr
 
 
 def test_a_broken_plugin_is_named_not_a_crash(tmp_path: Path) -> None:
