@@ -3,13 +3,21 @@
 Timing rule (the one every simulator and target follows): at each step the nodes run in
 :attr:`Graph.order`.  A node's input is the sum of the outputs of all its predecessors; an
 edge that closes a cycle (a *back edge*) delivers its source's output from the **previous**
-step (zero at step 0), every other edge the current step's.  Back edges are the edges that
-a depth-first walk from the inputs (in node order, successors in edge order) finds pointing
-back into the walk; for a recurrent layer ``lif -> rec -> lif`` that is ``rec -> lif``.
+step (zero at step 0), every other edge the current step's.
+
+Which edges of a cycle are back edges depends on the graph (its nodes, their names and its
+edges), never on the order nodes or edges are listed in (a NIR round trip reorders both): they
+are the edges that a depth-first walk finds pointing back into the walk, starting from the
+Input nodes in name order and following each node's successors in name order.  For a
+recurrent layer ``lif -> rec -> lif`` that is ``rec -> lif``, whatever the names; names decide
+only where a cycle is entered from two places at once (two Inputs feeding a two-node loop).
+A NIR file written by spikec records the back edges it was simulated with
+(``metadata["spikec.back_edges"]``), and reading it back checks they are the same.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -223,22 +231,48 @@ class Graph:
 def schedule(nodes: Mapping[str, Node], edges: tuple[tuple[str, str], ...]) -> tuple[tuple[str, ...], frozenset]:
     """Execution order and back edges of a graph given as ``nodes`` and ``edges``.
 
-    Back edges are those a depth-first walk from the Input nodes (in node order, successors
-    in edge order) finds pointing into the walk; the order is a topological sort of the rest,
-    ties broken by node order.  :class:`Graph` uses it, and so can a frontend that must order
-    nodes before it can build them.
+    Back edges follow the module docstring's rule (a walk in name order, so no listing order
+    matters); the order is a topological sort of the rest, ties broken by node order (which
+    changes no output).  :class:`Graph` uses it, and so can a frontend that must order nodes
+    before it can build them.
     """
     succ: dict[str, list[str]] = {n: [] for n in nodes}
     for a, b in edges:
         succ[a].append(b)
+    back = _back_edges(nodes, {n: sorted(set(v)) for n, v in succ.items()})
+    # Kahn's algorithm on the graph without back edges, ties broken by node order.
+    rank = {n: i for i, n in enumerate(nodes)}
+    indeg = {n: 0 for n in nodes}
+    for a, b in edges:
+        if (a, b) not in back:
+            indeg[b] += 1
+    ready = [(rank[n], n) for n, d in indeg.items() if d == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, n = heapq.heappop(ready)
+        order.append(n)
+        for m in succ[n]:
+            if (n, m) in back:
+                continue
+            indeg[m] -= 1
+            if indeg[m] == 0:
+                heapq.heappush(ready, (rank[m], m))
+    assert len(order) == len(nodes), "back edges must break every cycle"
+    return tuple(order), frozenset(back)
+
+
+def _back_edges(nodes: Mapping[str, Node], succ: Mapping[str, list[str]]) -> set[tuple[str, str]]:
+    """Edges a depth-first walk from the Inputs (in name order, successors in name order) finds
+    pointing into the walk; iterative, so deep graphs do not hit Python's recursion limit."""
     state: dict[str, int] = {}  # 1 = on the walk's stack, 2 = finished
     back: set[tuple[str, str]] = set()
-    for root in (n for n, v in nodes.items() if isinstance(v, Input)):
+    for root in sorted(n for n, v in nodes.items() if isinstance(v, Input)):
         if root in state:
             continue
         state[root] = 1
         stack = [(root, iter(succ[root]))]
-        while stack:  # iterative DFS: deep graphs must not hit Python's recursion limit
+        while stack:
             name, it = stack[-1]
             nxt = next(it, None)
             if nxt is None:
@@ -255,25 +289,4 @@ def schedule(nodes: Mapping[str, Node], edges: tuple[tuple[str, str], ...]) -> t
             f"{len(unreachable)} node(s) cannot be reached from any Input", node=unreachable[0],
             fix="every node must be driven, directly or indirectly, by an Input",
         )
-    # Kahn's algorithm on the graph without back edges, ties broken by node order.
-    rank = {n: i for i, n in enumerate(nodes)}
-    indeg = {n: 0 for n in nodes}
-    for a, b in edges:
-        if (a, b) not in back:
-            indeg[b] += 1
-    import heapq
-
-    ready = [(rank[n], n) for n, d in indeg.items() if d == 0]
-    heapq.heapify(ready)
-    order: list[str] = []
-    while ready:
-        _, n = heapq.heappop(ready)
-        order.append(n)
-        for m in succ[n]:
-            if (n, m) in back:
-                continue
-            indeg[m] -= 1
-            if indeg[m] == 0:
-                heapq.heappush(ready, (rank[m], m))
-    assert len(order) == len(nodes), "DFS back edges must break every cycle"
-    return tuple(order), frozenset(back)
+    return back

@@ -101,7 +101,8 @@ def test_schedule_on_random_graphs(case):
     """Nodes a0..a{n-1} (Integrators of one neuron) on a chain from the input, plus random extra
     edges: the order puts every source of a non-back edge first, removing the back edges leaves
     no cycle, and the back edges are exactly the edges a_i -> a_j with j <= i (the walk follows
-    the chain first, so every a_j is on its stack when a_i's extra edges are explored)."""
+    successors in name order, so the chain first, and every a_j is on its stack when a_i's
+    extra edges are explored)."""
     n, extra = case
     nodes: dict[str, ir.Node] = {"input": ir.Input(1)}
     nodes.update({f"a{i}": ir.Integrator(r=np.ones(1)) for i in range(n)})
