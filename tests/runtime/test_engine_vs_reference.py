@@ -4,7 +4,8 @@
 and every population (relays included: a relay holds its projection node's output):
 
 - fixed point: bit-exact, on random FixedCubaLIF populations (all resets, roundings and
-  overflow modes, spiking and graded, narrow registers so that wrap and saturation happen)
+  overflow modes: saturate, wrap and Lava's lava_wrap; spiking and graded; narrow registers
+  so that wrap and saturation happen)
   behind every integer projection, with delays, chains, recurrent edges and several inputs;
 - float, spiking: bit-exact as well.  Spikes are a threshold of the membrane, so a rounding
   difference of one ulp can flip one.  The engine sums a neuron's input in event order, the
@@ -23,10 +24,12 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from spikec import ir
 from spikec.compiler.lower import lower
+from spikec.errors import ProgramError
+from spikec.hardware.arithmetic import OVERFLOWS
 from spikec.ir.conv import conv_output_size
 from spikec.runtime import run
 
@@ -126,7 +129,7 @@ def fixed_neuron(draw: Any, rng: np.random.Generator, shape: Shape) -> ir.FixedC
         du=decay(), dv=decay(), bias=around(-mag // 2, mag // 2), v_threshold=around(-(mag // 4), mag),
         v_reset=around(-mag, mag), reset=draw(st.sampled_from(RESETS)), spiking_output=draw(st.booleans()),
         decay_bits=D, input_shift=draw(st.integers(0, 3)), u_bits=u_bits, v_bits=v_bits,
-        u_overflow=draw(st.sampled_from(["saturate", "wrap"])), v_overflow=draw(st.sampled_from(["saturate", "wrap"])),
+        u_overflow=draw(st.sampled_from(OVERFLOWS)), v_overflow=draw(st.sampled_from(OVERFLOWS)),
         rounding=draw(st.sampled_from(["toward_zero", "floor", "nearest"])),
     )
 
@@ -390,7 +393,13 @@ def both(graph: ir.Graph, inputs: dict, steps: int, mode: str, threads: int) -> 
 @SETTINGS
 @given(fixed_graphs(), st.integers(1, 3))
 def test_fixed_point_graphs_are_bit_exact(case: tuple, threads: int) -> None:
-    got, ref = both(*case, "fixed", threads)
+    try:
+        got, ref = both(*case, "fixed", threads)
+    except ProgramError as exc:
+        # lava_wrap corrects u once, so the engine refuses inputs that could need two corrections
+        # (a clean refusal is the contract there); every other refusal is a failure.
+        assume("'lava_wrap'" not in str(exc))
+        raise
     for key in ref:
         np.testing.assert_array_equal(got[key], ref[key], err_msg=key)
 
