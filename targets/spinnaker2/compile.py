@@ -19,6 +19,7 @@ from ...runtime.synapses import program_synapses
 from ..options import Options, option
 from ..pipeline import compile_for
 from ..protocol import ONE_STEP_PER_HOP
+from .cost import SPINNAKER2_COSTS
 from .routing import (
     CompressionResult,
     KeyAllocation,
@@ -55,6 +56,11 @@ class Spinnaker2Options(Options):
         None, type="int", unit="neurons", low=1, high=_MOST_NEURONS,
         source=f"{SPINNAKER2_CHIP.neurons_per_pe.source}; at most what the SRAM holds after code "
                f"({_MOST_NEURONS} x {_PER_NEURON} B)", help="most neurons one PE runs (default: 256)")
+    tick_us: float = option(
+        SPINNAKER2_COSTS.tick_s.value * 1e6, type="float", unit="us", low=1.0, high=1e6,
+        source=f"{SPINNAKER2_COSTS.tick_s.source}; any tick works whose PE work fits in it (the run reports "
+               "overruns and the shortest tick that fits)",
+        help="wall-clock time per model step (real time: the model's dt)")
 
 
 _SRAM_ROUNDS = 6

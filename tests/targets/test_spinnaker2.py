@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import spikec
 import spikec.ir as ir
 from spikec.api import bundled_data, bundled_model, decode_rate, evaluate, load, load_dataset
 from spikec.cli import main
@@ -179,3 +180,19 @@ def test_neurons_per_pe_range_is_what_the_sram_holds() -> None:
     assert spinnaker2_spec(neurons_per_pe=int(high)).value("synapses_per_core") >= 0
     with pytest.raises(UnsupportedError, match="neurons per PE need"):
         spinnaker2_spec(neurons_per_pe=int(high) + 1)
+
+
+def test_the_tick_is_a_what_if_and_the_run_says_which_tick_fits() -> None:
+    graph = load(bundled_model())
+    data = load_dataset(bundled_data(), graph).take(10)
+    slow = spikec.run(graph, data, target="spinnaker2")
+    fast = spikec.run(graph, data, target="spinnaker2", options={"tick_us": 700})
+    assert fast.estimate.latency == pytest.approx(slow.estimate.latency * 0.7)
+    idle = "idle power (chips x time)"
+    assert fast.estimate.breakdown[idle] == pytest.approx(slow.estimate.breakdown[idle] * 0.7)
+    fits = next(line for line in slow.notes if "would fit the busiest PE" in line)
+    tick = int(fits.split("--tick-us ")[1].split(")")[0])
+    assert 100 < tick < 1000
+    assert "0 overrunning" in spikec.run(graph, data, target="spinnaker2", options={"tick_us": tick}).notes[0]
+    too_fast = spikec.run(graph, data, target="spinnaker2", options={"tick_us": tick - 2})
+    assert "0 overrunning" not in too_fast.notes[0] and any("overruns step" in n for n in too_fast.notes)
