@@ -8,10 +8,11 @@ dataclasses, so a new target's knobs appear here without an edit.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, NoReturn, Sequence
 
 import numpy as np
 from rich.console import Console
@@ -20,9 +21,52 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__, api
-from .errors import SpikecError
+from .errors import SpikecError, UnsupportedError
 
 Handler = Callable[[argparse.Namespace, Console], int]
+
+# Characters that move the cursor, recolour or retitle the terminal, or reorder text (C0 and C1
+# controls, DEL, bidi overrides): a node name, path or message from a user's file may hold them.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_IN_A_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(text: object, *, one_line: bool = False) -> str:
+    """``text`` with every terminal control character shown as its escape (``\\x1b``); with
+    ``one_line``, newlines and tabs too (table cells, names)."""
+    pattern = _UNSAFE_IN_A_LINE if one_line else _UNSAFE
+    return pattern.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+class SafeConsole(Console):
+    """A rich Console for text from users' files: markup and highlighting off ('[/x]' in a node
+    name is no style tag), and control characters in printed strings shown escaped."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, highlight=False, **kwargs)
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().print(*(clean(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+def _row(table: Table, *cells: str) -> None:
+    table.add_row(*(clean(c, one_line=True) for c in cells))
+
+
+def _error(console: Console, message: object) -> None:
+    console.print(Text.assemble(("error:", "bold red"), " " + clean(message)))
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse without abbreviations (``--save`` must never mean ``--save-program``), whose
+    error messages (they quote what was typed) are cleaned of control characters."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        super().error(clean(message))
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -62,13 +106,13 @@ def _shape(s: tuple[int, ...] | None) -> str:
 
 
 def print_info(summary: api.ModelSummary, console: Console, title: str) -> None:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=clean(title, one_line=True), title_justify="left")
     for col, justify in (("node", "left"), ("type", "left"), ("in", "right"), ("out", "right"),
                          ("neurons", "right"), ("synapses", "right"), ("params", "right")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in summary.rows:
-        table.add_row(r.name, r.kind, _shape(r.in_shape), _shape(r.out_shape), f"{r.neurons:,}" if r.neurons else "",
-                      f"{r.synapses:,}" if r.synapses else "", f"{r.parameters:,}")
+        _row(table, r.name, r.kind, _shape(r.in_shape), _shape(r.out_shape), f"{r.neurons:,}" if r.neurons else "",
+             f"{r.synapses:,}" if r.synapses else "", f"{r.parameters:,}")
     console.print(table)
     recurrent = ", ".join(f"{a}->{b}" for a, b in summary.recurrent) or "none"
     console.print(
@@ -92,7 +136,8 @@ def _simulate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, default=None, help="use only the first N samples")
     p.add_argument("--mode", choices=("float", "fixed"), default=None, help="arithmetic (default: from the graph)")
     p.add_argument("--float64", action="store_true", help="simulate in float64 instead of float32")
-    p.add_argument("--save", default=None, help="write output spikes, rates and predictions to this .npz")
+    p.add_argument("--save", default=None, help="write output spikes, rates and predictions to this .npz "
+                                                "(exactly this name; checked before the simulation)")
 
 
 @contextmanager
@@ -116,7 +161,7 @@ def run_simulation(graph: Any, data: api.Dataset, args: argparse.Namespace, cons
     table.add_column("neurons", justify="right")
     table.add_column("spikes/neuron/step", justify="right")
     for name, rate in ev.rates.items():
-        table.add_row(name, f"{int(np.prod(ev.result.recorded[name].shape[2:])):,}", f"{rate:.4f}")
+        _row(table, name, f"{int(np.prod(ev.result.recorded[name].shape[2:])):,}", f"{rate:.4f}")
     console.print(table)
     for name, out in ev.result.outputs.items():
         counts = out.reshape(out.shape[0], out.shape[1], -1).sum(axis=1)
@@ -127,16 +172,13 @@ def run_simulation(graph: Any, data: api.Dataset, args: argparse.Namespace, cons
         _print_accuracy(ev.accuracy, data.samples, console)
     console.print(f"wall time: {elapsed:.2f} s")
     if args.save:
-        payload = {f"output:{k}": v for k, v in ev.result.outputs.items()}
-        payload.update({f"rate:{k}": np.float64(v) for k, v in ev.rates.items()})
-        if ev.predictions is not None:
-            payload["predictions"] = ev.predictions
-        np.savez_compressed(args.save, **payload)
-        console.print(f"saved to {args.save}")
+        console.print(f"saved to {api.save_evaluation(ev, args.save)}")
     return 0
 
 
 def _simulate(args: argparse.Namespace, console: Console) -> int:
+    if args.save:
+        api.check_output(args.save, "--save")
     graph = api.load(args.model, dt=args.dt)
     data = api.resolve_data(args.input, args.model, graph, args.samples)
     return run_simulation(graph, data, args, console)
@@ -151,8 +193,10 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dt", type=float, default=None, help="time step in seconds (needed for NIR files that store none)")
     p.add_argument("--input", required=False, help="npz with 'spikes' (batch, time, *shape) and optional 'labels'")
     p.add_argument("--steps", type=int, default=None,
-                   help="time steps (default: the input's length, plus the chip's pipeline depth for a target)")
+                   help="time steps (default: the input's length, plus the chip's pipeline depth for a target; "
+                        "with --rate, the synthetic input's length, default 100)")
     p.add_argument("--samples", type=int, default=None, help="use only the first N samples")
+    _rate_args(p)
     p.add_argument("--target", choices=api.target_names(), default=None,
                    help="compile for this chip first (default: lower the model as it is, an ideal chip)")
     backends = sorted({b for t in api.list_targets(errors=[]) for b in t.backends})
@@ -162,16 +206,27 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cost", choices=api.target_names(), default=None,
                    help="cost table for the energy estimate (default: the target's, else loihi1)")
     p.add_argument("--save-program", default=None, help="write the lowered program (.npz) for later runs")
+    p.add_argument("--save", default=None, help="write what the chip output (outputs, rates, predictions, counter "
+                                                "totals per population) to this .npz, as simulate --save does")
+    p.add_argument("--record", default=None, metavar="POP[,POP]",
+                   help="also save these populations' spikes (emulator; names as in the run's table)")
     p.add_argument("--threads", type=int, default=None, help="threads over samples (default: all cores)")
     _option_args(p)
+
+
+def _rate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rate", type=float, default=None, metavar="R",
+                   help="instead of --input: synthetic Poisson input, R spikes per input neuron per step (0 < R <= 1), "
+                        "--steps long (default 100), --samples of it (default 16)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic input (--rate)")
 
 
 def print_run(report: api.RunReport, console: Console) -> None:
     res, program, data = report.result, report.program, report.data
     per = max(1, data.samples)
     if res.counters is not None:
-        table = Table(title=f"{res.title}: {data.samples} samples x {res.steps} steps, {program.n_cores} cores",
-                      title_justify="left")
+        table = Table(title=clean(f"{res.title}: {data.samples} samples x {res.steps} steps, {program.n_cores} cores",
+                                  one_line=True), title_justify="left")
         # Per sample and time step where it says so; short headers keep the table in 80 columns.
         for col in ("population", "kernel", "neurons", "spikes/n/step", "synops", "messages"):
             table.add_column(col, justify="left" if col in ("population", "kernel") else "right")
@@ -179,15 +234,16 @@ def print_run(report: api.RunReport, console: Console) -> None:
         for pop in program.populations:
             c = totals[pop.name]
             rate = res.rates.get(pop.name)
-            table.add_row(pop.name, pop.kernel, f"{pop.size:,}", "" if rate is None else f"{rate:.4f}",
+            _row(table, pop.name, pop.kernel, f"{pop.size:,}", "" if rate is None else f"{rate:.4f}",
                           f"{c['synops'] / per:,.0f}", f"{(c['msg_local'] + c['msg_remote']) / per:,.0f}")
     else:
-        table = Table(title=f"{res.title}: {data.samples} samples x {res.steps} steps", title_justify="left")
+        table = Table(title=clean(f"{res.title}: {data.samples} samples x {res.steps} steps", one_line=True),
+                      title_justify="left")
         for col in ("population", "neurons", "spikes/n/step"):
             table.add_column(col, justify="left" if col == "population" else "right")
         sizes = {p.name: p.size for p in program.populations}
         for name, rate in res.rates.items():
-            table.add_row(name, f"{sizes.get(name, 0):,}", f"{rate:.4f}")
+            _row(table, name, f"{sizes.get(name, 0):,}", f"{rate:.4f}")
     console.print(table)
     if report.accuracy is not None:
         _print_accuracy(report.accuracy, data.samples, console)
@@ -200,16 +256,45 @@ def print_run(report: api.RunReport, console: Console) -> None:
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
+    _check_outputs(("--save", args.save), ("--save-program", args.save_program))
     report = api.run(args.model, args.input, target=args.target, backend=args.backend, options=_options(args),
-                     steps=args.steps, samples=args.samples, threads=args.threads, cost=args.cost, dt=args.dt)
+                     steps=args.steps, samples=args.samples, threads=args.threads, cost=args.cost, dt=args.dt,
+                     record=_record(args.record), rate=args.rate, seed=args.seed)
     if args.target is not None:
         console.print(f"compiled for {args.target}: {report.program.n_cores} cores, pipeline depth "
                       f"{report.program.metadata.get('pipeline_depth', 0)} steps")
+    if args.rate is not None:
+        console.print(f"input: {report.data.source}")
     if args.save_program:
         api.save_program(report.program, args.save_program)
         console.print(f"program saved to {args.save_program}")
     print_run(report, console)
+    if args.save:
+        console.print(f"saved to {api.save_run(report, args.save)}")
     return 0
+
+
+def _check_outputs(*flags: tuple[str, str | None]) -> None:
+    """Every output path can be written, and no two flags name one file: before any work."""
+    seen: dict[str, str] = {}
+    for flag, path in flags:
+        if path is None:
+            continue
+        real = str(api.check_output(path, flag).resolve())
+        if real in seen:
+            raise UnsupportedError(f"{seen[real]} and {flag} both name {path!r}", parameter=flag,
+                                   fix="give each output its own file")
+        seen[real] = flag
+
+
+def _record(text: str | None) -> list[str]:
+    if text is None:
+        return []
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise UnsupportedError(f"--record {text!r} names no population", parameter="--record",
+                               fix="give population names, comma-separated (spikec run prints them)")
+    return names
 
 
 def _print_accuracy(accuracy: float, samples: int, console: Console) -> None:
@@ -224,15 +309,19 @@ def _estimate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", choices=api.target_names(), default="loihi2", help="chip to compile for and price")
     p.add_argument("--input", default=None, help="npz with 'spikes' (batch, time, *shape) the activity comes from")
     p.add_argument("--samples", type=int, default=None, help="use only the first N samples")
-    p.add_argument("--steps", type=int, default=None, help="time steps (default: input length + pipeline depth)")
+    p.add_argument("--steps", type=int, default=None, help="time steps (default: input length + pipeline depth; "
+                                                          "with --rate, the synthetic input's length, default 100)")
+    _rate_args(p)
     p.add_argument("--threads", type=int, default=None, help="threads over samples (default: all cores)")
     _option_args(p)
 
 
 def _estimate(args: argparse.Namespace, console: Console) -> int:
     rep = api.estimate(args.model, args.target, args.input, options=_options(args), steps=args.steps,
-                       samples=args.samples, threads=args.threads, dt=args.dt)
+                       samples=args.samples, threads=args.threads, dt=args.dt, rate=args.rate, seed=args.seed)
     program = rep.program
+    if args.rate is not None:
+        console.print(f"input: {rep.data.source}")
     console.print(f"{rep.target.title}: {program.neuron_count():,} neurons, {program.synapse_count():,} synapses "
                   f"on {program.n_cores} cores; {rep.data.samples} samples x {rep.steps} steps")
     console.print("activity per sample: " + ", ".join(f"{k} {v:,.0f}" for k, v in rep.activity.items()))
@@ -244,7 +333,7 @@ def _estimate(args: argparse.Namespace, console: Console) -> int:
         table.add_column(col, overflow="fold")
     for name, constant in rep.constants.items():
         if constant.value is not None:
-            table.add_row(name, f"{constant.value:.4g}", constant.source)
+            _row(table, name, f"{constant.value:.4g}", constant.source)
     console.print(table)
     if rep.accuracy is not None:
         _print_accuracy(rep.accuracy, rep.data.samples, console)
@@ -269,7 +358,7 @@ def compare_table(rows: Sequence[api.Comparison]) -> Table:
         table.add_column(col, justify="left" if col == "target" else "right")
     for r in rows:
         acc = "" if r.accuracy is None else f"{r.accuracy * 100:.2f} %"
-        table.add_row(r.title, f"{r.energy * 1e6:.4g}", f"{r.latency * 1e3:.4g}", f"{r.cores}", f"{r.chips}", acc,
+        _row(table, r.title, f"{r.energy * 1e6:.4g}", f"{r.latency * 1e3:.4g}", f"{r.cores}", f"{r.chips}", acc,
                       f"{len(r.missing)}")
     return table
 
@@ -298,9 +387,11 @@ def _compile(args: argparse.Namespace, console: Console) -> int:
         table.add_column("pass")
         table.add_column("what it does", overflow="fold")
         for name, what in api.list_passes().items():
-            table.add_row(name, what)
+            _row(table, name, what)
         console.print(table)
         return 0
+    if args.output:
+        api.check_output(args.output, "--output")
     graph = api.load(args.model, dt=args.dt)
     calibration = None
     if args.input is not None or args.model == api.DEFAULT_MODEL:
@@ -341,7 +432,7 @@ def _targets(args: argparse.Namespace, console: Console) -> int:
             table.add_column(col, overflow="fold")
         for info in t.options.describe():
             default = info.none_means if info.default is None else str(info.default)
-            table.add_row(info.flag, default, info.allowed(), info.source)
+            _row(table, info.flag, default, info.allowed(), info.source)
         console.print(table)
         if args.name:
             limits = Table(title="limits", title_justify="left", show_edge=False)
@@ -349,10 +440,10 @@ def _targets(args: argparse.Namespace, console: Console) -> int:
                 limits.add_column(col, overflow="fold")
             for key, source in t.spec.sources().items():
                 value = t.spec.value(key)
-                limits.add_row(key, "-" if value is None else f"{value:,}", source)
+                _row(limits, key, "-" if value is None else f"{value:,}", source)
             console.print(limits)
     for exc in broken:
-        Console(stderr=True, markup=False, highlight=False).print(Text.assemble(("error:", "bold red"), f" {exc}"))
+        _error(SafeConsole(stderr=True), exc)
     return 2 if broken else 0
 
 
@@ -395,7 +486,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="spikec", description="A co-design compiler for neuromorphic chips.")
+    parser = _Parser(prog="spikec", description="A co-design compiler for neuromorphic chips.")
     parser.add_argument("--version", action="version", version=f"spikec {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, add_args, _) in COMMANDS.items():
@@ -404,14 +495,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # Markup off: node names, file names and error texts come from users' files and are printed
-    # as they are ('[/x]' in a node name must not be read as a style tag).
-    console = Console(markup=False, highlight=False)
+    # Node names, file names and error texts come from users' files: printed as they are, but
+    # for control characters (SafeConsole).
+    console = SafeConsole()
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command][2](args, console)
     except SpikecError as exc:
-        Console(stderr=True, markup=False, highlight=False).print(Text.assemble(("error:", "bold red"), f" {exc}"))
+        _error(SafeConsole(stderr=True), exc)
         return 2
+    except KeyboardInterrupt:
+        # Files are written atomically, so an interrupt leaves none half-written.
+        _error(SafeConsole(stderr=True), "interrupted")
+        return 130
+
+
 if __name__ == "__main__":
     sys.exit(main())

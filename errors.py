@@ -20,6 +20,7 @@ __all__ = [
     "ProgramError",
     "BackendError",
     "SpecError",
+    "OutputError",
 ]
 
 
@@ -92,3 +93,7 @@ class BackendError(SpikecError):
 
 class SpecError(SpikecError):
     """A hardware number, spec, cost table or target option is invalid (no source, out of range)."""
+
+
+class OutputError(SpikecError):
+    """An output file cannot be written (a missing directory, a directory in the way, no permission, disk full)."""

@@ -3,7 +3,8 @@
 - models and data (:mod:`.models`): ``load`` (``"default"`` is the bundled model), ``load_dataset``,
   ``evaluate`` in the reference simulator;
 - chips (:mod:`.chips`): ``compile``, ``run``, ``estimate``, ``compare``, ``list_targets``;
-- ``describe`` (:mod:`.describe`): what ``spikec info`` shows.
+- ``describe`` (:mod:`.describe`): what ``spikec info`` shows;
+- results as files (:mod:`.results`): ``check_output``, ``save_evaluation``, ``save_run``.
 """
 
 from ..compiler.pipeline import Compiled
@@ -24,10 +25,22 @@ from .chips import (
                     target_names,
 )
 from .describe import ModelSummary, NodeRow, describe
-from .models import DEFAULT_MODEL, Dataset, Evaluation, bundled_data, bundled_model, evaluate, load, load_dataset
+from .models import (
+                     DEFAULT_MODEL,
+                     Dataset,
+                     Evaluation,
+                     bundled_data,
+                     bundled_model,
+                     evaluate,
+                     load,
+                     load_dataset,
+                     poisson_dataset,
+)
+from .results import check_output, save_evaluation, save_run
 
 __all__ = [
-    "DEFAULT_MODEL", "load", "bundled_model", "bundled_data", "Dataset", "load_dataset", "decode_rate",
+    "DEFAULT_MODEL", "load", "bundled_model", "bundled_data", "Dataset", "load_dataset", "poisson_dataset",
+    "decode_rate", "check_output", "save_evaluation", "save_run",
     "Evaluation", "evaluate", "describe", "ModelSummary", "NodeRow",
     "compile", "run", "estimate", "compare", "list_targets", "list_passes", "get_target", "target_names",
     "resolve_data",

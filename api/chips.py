@@ -18,9 +18,18 @@ from ..ir.readout import decode_rate
 from ..runtime.cost import Estimate
 from ..runtime.program import Program, is_program_file, load_program
 from ..targets.options import Options
-from ..targets.protocol import BackendRun, Target
+from ..targets.protocol import BackendRun, Target, emulator
 from ..targets.registry import all_targets, get_target, target_names
-from .models import DEFAULT_MODEL, Dataset, bundled_data, load, load_dataset
+from .models import (
+                     DEFAULT_MODEL,
+                     Dataset,
+                     bundled_data,
+                     check_labels_fit,
+                     checked_count,
+                     load,
+                     load_dataset,
+                     poisson_dataset,
+)
 
 __all__ = ["compile", "run", "estimate", "compare", "RunReport", "EstimateReport", "Comparison", "list_targets",
            "list_passes", "get_target", "target_names", "resolve_data"]
@@ -71,19 +80,48 @@ class RunReport:
         return _accuracy(self.result.outputs, self.data)
 
 
+#: Synthetic input (``rate=``) is this long and this many samples unless ``steps``/``samples`` say.
+SYNTHETIC_STEPS = 100
+SYNTHETIC_SAMPLES = 16
+
+
 def run(model: Any, data: Dataset | str | os.PathLike | None = None, *, target: str | Target | None = None,
         backend: str = "emulator", options: Options | Mapping[str, Any] | None = None, steps: int | None = None,
         samples: int | None = None, threads: int | None = None, cost: str | None = None,
-        dt: float | None = None) -> RunReport:
+        dt: float | None = None, record: Sequence[str] | str = (), rate: float | None = None,
+        seed: int = 0) -> RunReport:
     """Run ``model`` on ``backend``: a compiled program (a ``Program`` or a saved ``.npz``) as it
     is, or a model compiled for ``target`` first (without a target, the model lowered as it is:
     an ideal chip; only the ``arithmetic`` option applies then).  ``steps`` defaults to the
     input's length plus the program's pipeline depth.  Emulator runs are priced with ``cost``'s
-    constants (default: the target's, else Loihi 1's)."""
-    program, graph, chip = _program_for(model, target, options, dt)
-    data = resolve_data(data, model, graph if graph is not None else program, samples)
+    constants (default: the target's, else Loihi 1's).
+
+    ``record`` names populations whose events the emulator keeps (``result.recorded``).
+    ``rate`` replaces ``data`` by synthetic Poisson input (:func:`~spikec.api.poisson_dataset`):
+    ``steps`` long (default 100) for ``samples`` samples (default 16) from ``seed``.
+    Every argument and the data are checked before anything is compiled."""
+    steps, samples, threads = _checked_counts(steps, samples, threads)
+    names = [record] if isinstance(record, str) else list(record)
+    if names and backend != "emulator":
+        raise UnsupportedError(f"recording populations {names} needs the emulator backend, not {backend!r}",
+                               parameter="record", fix="drop --record or run on --backend emulator")
+    program, graph, chip = _load_for(model, target, options, dt)
+    reader = graph if graph is not None else program
+    assert reader is not None
+    data = _data_for(data, model, reader, samples=samples, steps=steps, rate=rate, seed=seed)
+    if rate is not None:
+        steps = None  # the synthetic input is `steps` long; the run adds the pipeline depth as for any input
     runner = chip.backend(backend) if chip is not None else _plain_backend(backend)
-    result = runner(program, dict(data.inputs), _steps(program, data, steps), threads=threads)
+    if names and runner is not emulator:
+        raise UnsupportedError(f"target {chip.name if chip else '-'} brings its own emulator, which records no "
+                               "populations", parameter="record", fix="drop --record")
+    if cost is not None:
+        _target(cost)
+    if program is None:
+        program = _lower(graph, chip, options)
+    _check_record(program, names)
+    extra = {"record": names} if names else {}
+    result = runner(program, dict(data.inputs), _steps(program, data, steps), threads=threads, **extra)
     priced = estimate_ = None
     notes: tuple[str, ...] = ()
     if result.counters is not None and data.samples and result.steps:
@@ -91,6 +129,36 @@ def run(model: Any, data: Dataset | str | os.PathLike | None = None, *, target: 
         estimate_ = priced.price(result.counters, program)
         notes = tuple(priced.notes(result.counters, program))
     return RunReport(program, chip, backend, result, data, estimate_, priced, notes)
+
+
+def _checked_counts(steps: Any, samples: Any, threads: Any) -> tuple[int | None, int | None, int | None]:
+    """``--steps``, ``--samples`` and ``--threads``: whole numbers >= 1 where given."""
+    return tuple(None if v is None else checked_count(v, flag)  # type: ignore[return-value]
+                 for v, flag in ((steps, "--steps"), (samples, "--samples"), (threads, "--threads")))
+
+
+def _data_for(data: Dataset | str | os.PathLike | None, model: Any, reader: Graph | Program, *,
+              samples: int | None, steps: int | None, rate: float | None, seed: int) -> Dataset:
+    if rate is None:
+        if data is None and not (isinstance(model, str) and model == DEFAULT_MODEL):
+            raise SimulationError("no input data given", parameter="--input",
+                                  fix="pass --input data.npz (data= in Python), or --rate R for synthetic "
+                                      "Poisson input")
+        return resolve_data(data, model, reader, samples)
+    if data is not None:
+        raise SimulationError("both input data and a synthetic rate given", parameter="--rate",
+                              fix="give --input or --rate, not both")
+    return poisson_dataset(reader, rate, steps=steps or SYNTHETIC_STEPS, samples=samples or SYNTHETIC_SAMPLES,
+                           seed=seed)
+
+
+def _check_record(program: Program, names: Sequence[str]) -> None:
+    known = [p.name for p in program.populations]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        shown = ", ".join(known[:20]) + (", ..." if len(known) > 20 else "")
+        raise UnsupportedError(f"no population named {unknown[0]!r} in the program", parameter="record",
+                               fix=f"record some of: {shown}")
 
 
 @dataclass(frozen=True)
@@ -110,9 +178,12 @@ class EstimateReport:
 
 def estimate(model: Any, target: str | Target = "loihi2", data: Dataset | str | os.PathLike | None = None, *,
              options: Options | Mapping[str, Any] | None = None, steps: int | None = None,
-             samples: int | None = None, threads: int | None = None, dt: float | None = None) -> EstimateReport:
-    """Compile ``model`` for ``target``, run it on the emulator over ``data``, and price it."""
-    report = run(model, data, target=target, options=options, steps=steps, samples=samples, threads=threads, dt=dt)
+             samples: int | None = None, threads: int | None = None, dt: float | None = None,
+             rate: float | None = None, seed: int = 0) -> EstimateReport:
+    """Compile ``model`` for ``target``, run it on the emulator over ``data`` (or over synthetic
+    Poisson input at ``rate``, see :func:`run`), and price it.  ``report.data.source`` says which."""
+    report = run(model, data, target=target, options=options, steps=steps, samples=samples, threads=threads, dt=dt,
+                 rate=rate, seed=seed)
     chip = report.target
     assert chip is not None and report.estimate is not None and report.result.counters is not None
     totals = report.result.counters.by_population()
@@ -145,11 +216,12 @@ def compare(model: Any, data: Dataset | str | os.PathLike | None = None, targets
         [t.strip() for t in targets.split(",") if t.strip()] if isinstance(targets, str) else list(targets))
     if not names:
         raise UnsupportedError("no targets to compare", parameter="targets", fix=f"name some of {target_names()}")
+    chips = [_target(name) for name in names]
+    _checked_counts(None, samples, threads)
     graph = load(model, dt=dt)
     data = resolve_data(data, model, graph, samples)
     rows = []
-    for name in names:
-        chip = _target(name)
+    for chip in chips:
         report = run(graph, data, target=chip, threads=threads)
         assert report.estimate is not None
         rows.append(Comparison(chip.name, chip.title, report.estimate.energy, report.estimate.latency,
@@ -166,10 +238,11 @@ def resolve_data(data: Dataset | str | os.PathLike | None, model: Any, reader: G
         if not (isinstance(model, str) and model == DEFAULT_MODEL):
             raise SimulationError("no input data given", parameter="--input", fix="pass --input data.npz (or data=)")
         data = bundled_data()
+    if samples is not None:
+        checked_count(samples, "--samples")
     if not isinstance(data, Dataset):
         data = load_dataset(data, reader)
-    if samples is not None and samples < 0:
-        raise SimulationError(f"samples={samples}", parameter="--samples", limit=">= 0")
+    check_labels_fit(data, reader)
     return data.take(samples)
 
 
@@ -177,14 +250,20 @@ def _target(target: str | Target) -> Target:
     return target if isinstance(target, Target) else get_target(target)
 
 
-def _program_for(model: Any, target: str | Target | None, options: Options | Mapping[str, Any] | None,
-                 dt: float | None) -> tuple[Program, Graph | None, Target | None]:
+def _load_for(model: Any, target: str | Target | None, options: Options | Mapping[str, Any] | None,
+              dt: float | None) -> tuple[Program | None, Graph | None, Target | None]:
+    """A compiled program as it is (with the target it names), or the model's graph and the
+    chip to compile it for, with the options checked: everything but the compilation."""
     if isinstance(model, Program) or (isinstance(model, (str, os.PathLike)) and not
                                       (isinstance(model, str) and model == DEFAULT_MODEL) and is_program_file(model)):
         program = model if isinstance(model, Program) else load_program(model)
         if target is not None or options:
-            raise UnsupportedError("a compiled program runs as it is", parameter="target",
-                                   fix="give the model (not the compiled program) to compile for a target")
+            shown = "the program" if isinstance(model, Program) else repr(os.fspath(model))
+            command = f"spikec run {'P.npz' if isinstance(model, Program) else os.fspath(model)} --input data.npz"
+            raise UnsupportedError(f"{shown} is compiled for {program.metadata.get('target', 'no target')}: "
+                                   "a compiled program runs as it is", parameter="target",
+                                   fix=f"run and price it without --target or options (`{command}`), or give the "
+                                       "model it was compiled from to compile for a target")
         chip = None
         if program.metadata.get("target") in target_names():
             chip = get_target(program.metadata["target"])
@@ -192,18 +271,25 @@ def _program_for(model: Any, target: str | Target | None, options: Options | Map
     graph = load(model, dt=dt)
     if target is None:
         given = dict(options.as_dict() if isinstance(options, Options) else (options or {}))
-        arithmetic = given.pop("arithmetic", None)
+        given.pop("arithmetic", None)
         if any(v is not None and v is not False for v in given.values()):
             raise UnsupportedError(f"options {sorted(k for k, v in given.items() if v is not None and v is not False)} "
                                    "need a target", parameter="target", fix="name a target (--target) to compile for")
-        return lower(graph, arithmetic=arithmetic), graph, None
+        return None, graph, None
     chip = _target(target)
-    return chip.compile(graph, options).program, graph, chip
+    chip.make_options(options)
+    return None, graph, chip
+
+
+def _lower(graph: Graph | None, chip: Target | None, options: Options | Mapping[str, Any] | None) -> Program:
+    assert graph is not None
+    if chip is None:
+        given = options.as_dict() if isinstance(options, Options) else dict(options or {})
+        return lower(graph, arithmetic=given.get("arithmetic"))
+    return chip.compile(graph, options).program
 
 
 def _plain_backend(name: str) -> Any:
-    from ..targets.protocol import emulator
-
     if name != "emulator":
         raise UnsupportedError(f"backend {name!r} needs a target", parameter="backend",
                                fix="name the target whose backend it is (--target loihi2 for lava)")

@@ -14,6 +14,7 @@ Inputs and outputs are laid out ``(batch, time, *shape)``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
@@ -64,8 +65,8 @@ def simulate(
     mode = mode or ("fixed" if kernels.is_fixed_graph(graph) else "float")
     if mode not in ("float", "fixed"):
         raise SimulationError(f"unknown mode {mode!r}", parameter="mode", fix="use 'float' or 'fixed'")
-    data = check_inputs({n: graph.out_shape(n) for n in graph.inputs}, inputs, integer=mode == "fixed",
-                        dtype=np.dtype(np.int64 if mode == "fixed" else dtype))
+    dtype = np.dtype(np.int64) if mode == "fixed" else _float_dtype(graph, dtype)
+    data = check_inputs({n: graph.out_shape(n) for n in graph.inputs}, inputs, integer=mode == "fixed", dtype=dtype)
     batch, length = next(iter(data.values())).shape[:2]
     steps = length if steps is None else int(steps)
     if steps < 0:
@@ -74,7 +75,7 @@ def simulate(
     for n in names:
         if n not in graph.nodes:
             raise SimulationError("cannot record a node that is not in the graph", node=n)
-    ctx = kernels.Context(dt=graph.dt, mode=mode, dtype=np.dtype(np.int64 if mode == "fixed" else dtype), batch=batch)
+    ctx = kernels.Context(dt=graph.dt, mode=mode, dtype=dtype, batch=batch)
     ks = {n: kernels.make_kernel(graph, n, ctx) for n in graph.order}
     keep = set(graph.outputs) | set(names)
     trace = {n: np.zeros((batch, steps, *graph.out_shape(n)), dtype=ctx.dtype) for n in keep}
@@ -104,3 +105,36 @@ def simulate(
         mode=mode,
         steps=steps,
     )
+
+
+def _float_dtype(graph: Graph, dtype: Any) -> np.dtype:
+    """``dtype`` if a float simulation can run in it: a float type (an integer or complex one
+    would silently truncate every membrane), wide enough for every parameter (1e300 overflows
+    float32 to inf, and inf - inf leaves no spike)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise SimulationError(f"dtype {dtype!r} is not a numpy type", parameter="dtype",
+                              fix="use np.float32 or np.float64") from None
+    if dt.kind != "f":
+        raise SimulationError(f"dtype {dt} is not a float type", parameter="dtype",
+                              fix="simulate in np.float32 or np.float64 (mode='fixed' for integer arithmetic)")
+    limit = float(np.finfo(dt).max)
+    for name, node in graph.nodes.items():
+        for param, arr in _float_arrays(node):
+            peak = float(np.max(np.abs(arr))) if arr.size else 0.0
+            if peak > limit:
+                raise SimulationError(f"values up to {peak:.3g} do not fit {dt} (largest {limit:.3g})", node=name,
+                                      parameter=param, fix="simulate in float64 (--float64, dtype=np.float64)")
+    return dt
+
+
+def _float_arrays(node: Any) -> Iterable[tuple[str, np.ndarray]]:
+    """A node's float parameters, including those of a wrapped node (MembraneBatchNorm's neuron)."""
+    for param, arr in node.arrays():
+        if arr.dtype.kind == "f":
+            yield param, arr
+    for f in dataclasses.fields(node):
+        inner = getattr(node, f.name)
+        if hasattr(inner, "arrays") and dataclasses.is_dataclass(inner):
+            yield from ((f"{f.name}.{p}", a) for p, a in _float_arrays(inner))

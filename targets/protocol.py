@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -75,6 +75,7 @@ class BackendRun:
     steps: int
     wall: float
     detail: str = ""
+    recorded: Mapping[str, np.ndarray] = field(default_factory=dict)   # by population, when asked for
 
     @property
     def output(self) -> np.ndarray:
@@ -90,16 +91,18 @@ class Backend(Protocol):
 
 
 def emulator(program: Program, inputs: Mapping[str, np.ndarray], steps: int, *,
-             threads: int | None = None) -> BackendRun:
-    """The C engine: the chip's arithmetic and timing as compiled, with its event counters."""
+             threads: int | None = None, record: Sequence[str] = ()) -> BackendRun:
+    """The C engine: the chip's arithmetic and timing as compiled, with its event counters
+    (and the events of the populations in ``record``)."""
     t0 = time.perf_counter()
-    result = run_engine(program, dict(inputs), steps, threads=threads)
+    result = run_engine(program, dict(inputs), steps, threads=threads, record=list(record))
     wall = time.perf_counter() - t0
     batch = max(1, next(iter(inputs.values())).shape[0]) if inputs else 1
     totals = result.counters.by_population()
     rates = {p.name: totals[p.name]["spikes"] / (p.size * result.steps * batch)
              for p in program.populations if p.spiking and result.steps and p.size}
-    return BackendRun(f"C engine ({program.arithmetic})", result.outputs, rates, result.counters, result.steps, wall)
+    return BackendRun(f"C engine ({program.arithmetic})", result.outputs, rates, result.counters, result.steps, wall,
+                      recorded=result.recorded)
 
 
 @dataclass(frozen=True)
