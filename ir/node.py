@@ -31,12 +31,32 @@ def frozen_array(value: Any, dtype: Any, param: str | None = None) -> np.ndarray
     the untouched arrays, which at 10^8 synapses is gigabytes."""
     if _is_frozen(value, dtype):
         return value
+    _refuse_complex(value, param)
     try:
         arr = np.array(value, dtype=dtype, copy=True)
     except (TypeError, ValueError) as exc:  # e.g. a string or a ragged list: not a bare numpy error
         raise GraphValidationError(f"cannot be read as numbers ({exc})", parameter=param) from None
     arr.flags.writeable = False
     return arr
+
+
+def _refuse_complex(value: Any, param: str | None) -> None:
+    """A complex array cast to float loses its imaginary part with only a warning: refuse it.
+    (The node's name is added by whoever knows it: Graph, the NIR and npz readers.)"""
+    try:
+        if not np.iscomplexobj(value):
+            return
+    except (TypeError, ValueError):
+        return  # ragged or not numbers: frozen_array's own conversion names that
+    arr = np.asarray(value)
+    imag = np.abs(arr.imag)
+    first = arr.reshape(-1)[int(np.argmax(imag))] if arr.size else 0j
+    raise GraphValidationError(
+        f"has the complex dtype {arr.dtype} (values such as {complex(first)!r}); spikec's parameters are real "
+        "and a cast would drop the imaginary part silently",
+        parameter=param,
+        fix="pass real values (take .real, or abs(), explicitly if that is what is meant)",
+    )
 
 
 def frozen_int_array(value: Any, param: str) -> np.ndarray:

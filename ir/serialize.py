@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import zipfile
 from enum import Enum
 from typing import Any
 
 import numpy as np
 
-from ..errors import ModelImportError
+from ..errors import GraphValidationError, ModelImportError, SpikecError
 from . import npzfile
 from .graph import Graph
 from .node import Node
 
-__all__ = ["save_graph", "load_graph", "FORMAT"]
+__all__ = ["save_graph", "load_graph", "is_graph_file", "probe_npz", "FORMAT"]
 
 FORMAT = "spikec-graph/1"
 _HEADER = "__spikec_graph__"
@@ -56,20 +57,73 @@ def _encode(node: Node, key: str, arrays: dict[str, np.ndarray]) -> dict[str, An
     return {"type": node.kind, "fields": fields}
 
 
-def _decode(spec: dict[str, Any], arrays: Any, types: dict[str, type[Node]], name: str) -> Node:
-    cls = types.get(spec.get("type", ""))
+# Nodes nest (a MembraneBatchNorm holds its neuron) one level deep; a file nesting more is hostile.
+_MAX_NODE_DEPTH = 8
+
+
+def _decode(spec: Any, arrays: Any, types: dict[str, type[Node]], name: str, depth: int = 0) -> Node:
+    """One node from its header entry, every field type-checked and named on failure."""
+    if depth > _MAX_NODE_DEPTH:
+        raise _malformed(f"nests nodes more than {_MAX_NODE_DEPTH} deep", name, "fields")
+    if not isinstance(spec, dict):
+        raise _malformed(f"entry is a JSON {_json_type(spec)}, expected an object with 'type' and 'fields'", name,
+                         None)
+    kind = spec.get("type")
+    cls = types.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        raise ModelImportError(f"unknown node type {spec.get('type')!r}", node=name,
+        raise ModelImportError(f"unknown node type {kind!r}", node=name, parameter="type",
                                fix="was it saved by a newer spikec?")
+    fields = spec.get("fields")
+    if not isinstance(fields, dict):
+        raise _malformed(f"'fields' is a JSON {_json_type(fields)}, expected an object", name, "fields")
+    known = {f.name for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
-    for field_name, value in spec["fields"].items():
-        if isinstance(value, dict) and "array" in value:
-            kwargs[field_name] = arrays[value["array"]]
-        elif isinstance(value, dict) and "node" in value:
-            kwargs[field_name] = _decode(value["node"], arrays, types, name)
-        else:
-            kwargs[field_name] = value
-    return cls(**kwargs)
+    for field_name, value in fields.items():
+        if field_name not in known:
+            raise _malformed(f"a {kind} node has no field {field_name!r}", name, field_name)
+        kwargs[field_name] = _field(value, arrays, types, name, field_name, depth)
+    try:
+        return cls(**kwargs)
+    except GraphValidationError as exc:  # a constructor knows the parameter, not the node's name
+        raise exc if exc.node is not None else type(exc)(exc.detail, node=name, parameter=exc.parameter,
+                                                         limit=exc.limit, fix=exc.fix) from None
+    except (TypeError, ValueError) as exc:  # a missing field, a string where a number belongs
+        raise _malformed(f"a {kind} node cannot be built from its fields ({exc})", name, None) from None
+
+
+def _field(value: Any, arrays: Any, types: dict[str, type[Node]], name: str, field_name: str, depth: int) -> Any:
+    """A field's value: an array entry, a nested node, or the JSON value itself."""
+    if isinstance(value, dict) and set(value) == {"array"}:
+        key = value["array"]
+        if not isinstance(key, str):
+            raise _malformed(f"names array {key!r}, which is not a string", name, field_name)
+        try:
+            return arrays[key]
+        except KeyError:
+            raise _malformed(f"names array {key!r}, which the file does not hold", name, field_name) from None
+    if isinstance(value, dict) and set(value) == {"node"}:
+        return _decode(value["node"], arrays, types, name, depth + 1)
+    if isinstance(value, (dict, list)) and not _plain_json(value):
+        raise _malformed(f"is a JSON {_json_type(value)} that is no array entry, node or list of numbers", name,
+                         field_name)
+    return value
+
+
+def _plain_json(value: Any) -> bool:
+    """Lists (nested) of numbers and strings: what tuples of ints (stride, padding) are written as."""
+    if isinstance(value, list):
+        return all(_plain_json(v) for v in value) and len(value) < 1_000
+    return isinstance(value, (int, float, str, bool)) or value is None
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number")
+
+
+def _malformed(detail: str, node: str | None, parameter: str | None) -> ModelImportError:
+    return ModelImportError(detail, node=node, parameter=parameter,
+                            fix="the file is damaged or was not written by spikec.ir.save_graph; save it again")
 
 
 def save_graph(graph: Graph, path: str | os.PathLike) -> None:
@@ -87,18 +141,77 @@ def save_graph(graph: Graph, path: str | os.PathLike) -> None:
 
 
 def is_graph_file(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is an ``.npz`` written by :func:`save_graph` (and not, say, a program)."""
-    return npzfile.is_file(path, _HEADER)
+    """Whether ``path`` is an ``.npz`` written by :func:`save_graph` (and not, say, a program).
+
+    A missing file or a foreign one (a ``.nir``, text) is not; a file that cannot be read at all
+    (permission denied, a directory, empty, a truncated or damaged zip) raises
+    :class:`ModelImportError` saying which, since "not a graph" would hide the cause."""
+    return probe_npz(path, _HEADER, ModelImportError)
+
+
+def probe_npz(path: Any, key: str, error: type[SpikecError]) -> bool:
+    """Whether ``path`` is an ``.npz`` (zip) holding the entry ``key`` (a spikec header): False for
+    a missing or foreign file, ``error`` naming the cause for one that cannot be read at all."""
+    if not isinstance(path, (str, os.PathLike)) or not os.path.exists(path):
+        return False
+    name = os.fspath(path)
+    if os.path.isdir(path):
+        raise error(f"cannot read {name!r}: it is a directory", fix="give the path of a file")
+    try:
+        with open(path, "rb") as fh:
+            start = fh.read(4)
+    except PermissionError:
+        raise error(f"cannot read {name!r}: permission denied",
+                    fix="make the file readable (chmod u+r) or run as its owner") from None
+    except OSError as exc:
+        raise error(f"cannot read {name!r}: {exc.strerror or exc}") from None
+    if not start:
+        raise error(f"cannot read {name!r}: the file is empty (0 bytes)",
+                    fix="an interrupted save or copy leaves an empty file; write it again")
+    if not start.startswith(b"PK"):
+        return False  # a foreign file (HDF5, .npy, text): the caller says what it expected
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return f"{key}.npy" in zf.namelist()
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise error(f"cannot read {name!r}: the .npz (zip) file is truncated or damaged ({exc})",
+                    fix="an interrupted save or copy leaves a partial file; write or copy it again") from None
 
 
 def load_graph(path: str | os.PathLike) -> Graph:
-    """Read a graph written by :func:`save_graph` (validated on load)."""
+    """Read a graph written by :func:`save_graph` (validated on load).  The header is
+    type-checked field by field, so a damaged one is a :class:`ModelImportError` naming the
+    node and field, never a Python traceback."""
     with npzfile.read(path, _HEADER, version=FORMAT, what="graph", error=ModelImportError,
                       fix="save it with save_graph()") as (header, arrays):
         types = _node_types()
-        try:
-            nodes = {name: _decode(spec, arrays, types, name) for name, spec in header["nodes"].items()}
-            edges = [tuple(e) for e in header["edges"]]
-        except (KeyError, TypeError) as exc:
-            raise ModelImportError(f"{os.fspath(path)!r}: malformed graph entry ({exc})") from None
-        return Graph(nodes, edges, dt=header["dt"], metadata=header.get("metadata", {}))
+        nodes_spec = header.get("nodes")
+        if not isinstance(nodes_spec, dict):
+            raise _malformed(f"{os.fspath(path)!r}: 'nodes' is a JSON {_json_type(nodes_spec)}, expected an object "
+                             "of node entries by name", None, "nodes")
+        nodes = {name: _decode(spec, arrays, types, name) for name, spec in nodes_spec.items()}
+        return Graph(nodes, _edges(header.get("edges"), path), dt=_dt(header.get("dt"), path),
+                     metadata=_metadata(header.get("metadata", {}), path))
+
+
+def _edges(raw: Any, path: Any) -> list[tuple[str, str]]:
+    if not isinstance(raw, list) or not all(
+            isinstance(e, list) and len(e) == 2 and all(isinstance(v, str) for v in e) for e in raw):
+        raise _malformed(f"{os.fspath(path)!r}: 'edges' must be a JSON array of [source, target] name pairs, got "
+                         f"a {_json_type(raw)}{'' if not isinstance(raw, list) else ' with other entries'}",
+                         None, "edges")
+    return [(a, b) for a, b in raw]
+
+
+def _dt(raw: Any, path: Any) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        raise _malformed(f"{os.fspath(path)!r}: 'dt' is a JSON {_json_type(raw)} ({raw!r}), expected a number of "
+                         "seconds", None, "dt")
+    return float(raw)
+
+
+def _metadata(raw: Any, path: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise _malformed(f"{os.fspath(path)!r}: 'metadata' is a JSON {_json_type(raw)}, expected an object", None,
+                         "metadata")
+    return raw

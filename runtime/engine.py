@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import ProgramError, SimulationError
 from ..ir.inputs import check_inputs
+from ..ir.limits import ENV_VAR, check_size
 from .counters import COUNTERS, Counters
 from .fanout import fanout_tables
 from .program import KERNELS, OVERFLOWS, PROJECTION_KINDS, RESETS, ROUNDINGS, Program
@@ -90,9 +91,7 @@ def run(
         raise SimulationError(f"counters={counters!r}", parameter="counters", fix="use 'step' or 'total'")
     data = _check_inputs(program, inputs)
     batch, length = next(iter(data.values())).shape[:2] if data else (1, 0)
-    steps = length if steps is None else int(steps)
-    if steps < 0:
-        raise SimulationError(f"steps={steps} must be >= 0", parameter="steps")
+    steps = length if steps is None else _whole_steps(steps)
     names = ([p.name for p in program.populations] if record == "all"
              else ([record] if isinstance(record, str) else list(record)))
     state_req = {k: tuple(v) for k, v in (record_state or {}).items()}
@@ -112,6 +111,8 @@ def run(
     fixed = program.arithmetic == "fixed"
     vdt = np.int64 if fixed else np.float64
     outs_wanted = set(program.outputs.values()) | set(names)
+    n_threads = max(1, min(batch, threads or os.cpu_count() or 1))
+    _check_run_size(program, batch, steps, counters, outs_wanted, counted, state_req, n_threads)
     rec_out = {p.name: np.zeros((batch, steps, p.size), vdt) for p in program.populations if p.name in outs_wanted}
     rec_count = {n: np.zeros((batch, program.population(n).size), np.int64) for n in counted}
     rec_state = {n: {v: np.zeros((batch, steps, program.population(n).size), vdt) for v in vs}
@@ -133,7 +134,6 @@ def run(
     pop_counters = np.zeros((batch, tsteps, len(program.populations), len(COUNTERS)), np.int64)
     core_counters = np.zeros((batch, tsteps, program.n_cores, len(COUNTERS)), np.int64)
     fn = lib.sk_run_fixed if fixed else lib.sk_run_float
-    n_threads = max(1, min(batch, threads or os.cpu_count() or 1))
     bounds = np.linspace(0, batch, n_threads + 1).astype(int)
 
     def call(lo: int, hi: int) -> int:
@@ -170,6 +170,40 @@ def run(
             per_step=counters == "step",
         ),
         steps=steps,
+    )
+
+
+def _whole_steps(steps: Any) -> int:
+    """``steps`` as a count: 1e9 is 10^9, but 2.5, NaN, inf, True or "10" are refused by name."""
+    ok = isinstance(steps, (int, float, np.integer, np.floating)) and not isinstance(steps, (bool, np.bool_))
+    if not ok or not np.isfinite(steps) or steps != int(steps):
+        raise SimulationError(f"steps={steps!r} is not a whole number", parameter="steps",
+                              fix="give a number of time steps such as 100")
+    if steps < 0:
+        raise SimulationError(f"steps={int(steps)} must be >= 0", parameter="steps")
+    return int(steps)
+
+
+def _check_run_size(program: Program, batch: int, steps: int, counters: str, outs: set[str], counted: list[str],
+                    state: Mapping[str, tuple[str, ...]], threads: int) -> None:
+    """Refuse, before allocating, a run whose arrays exceed the memory limit: every array the
+    Result returns (batch x steps x neurons recorded, and counters per population and core),
+    plus the engine's own state per thread (delay rings, events, membrane)."""
+    size = {p.name: p.size for p in program.populations}  # Python ints: no overflow for hostile sizes
+    recorded = sum(size[n] for n in outs) + sum(size[n] * len(v) for n, v in state.items())
+    rows = steps if counters == "step" else 1
+    parts = {
+        "recorded outputs and state": 8 * batch * steps * recorded,
+        "counters": 8 * batch * rows * (len(program.populations) + program.n_cores) * len(COUNTERS),
+        "event counts": 8 * batch * sum(size[n] for n in counted),
+        "engine state": threads * sum(p.size * (8 * int(r) + 40) for p, r in zip(program.populations, program.rings)),
+    }
+    total = sum(parts.values())
+    biggest = max(parts, key=lambda k: parts[k])
+    check_size(
+        f"a run of {batch} sample(s) x {steps} steps ({biggest} the largest part)", total, parameter="steps",
+        fix="run fewer steps or samples, record fewer populations, use counters='total', or set "
+            f"{ENV_VAR} to allow more",
     )
 
 
@@ -308,20 +342,51 @@ def _check_magnitudes(program: Program, data: Mapping[str, np.ndarray]) -> None:
     2**(v_bits-1) for a graded membrane, the input's own maximum, a relay's input bound) and
     each projection's largest absolute row sum.  Neuron and input payloads do not depend on
     what they receive, so back edges from later neurons are bounded; a relay inside a cycle of
-    relays only has no finite bound and is refused rather than risked."""
+    relays only has no finite bound and is refused rather than risked.
+
+    When the weights would be safe with spike (0/1) inputs, the inputs' magnitude is the cause
+    and the error names the input port and its largest value, not the weights."""
     if program.arithmetic != "fixed":
         return
+    port_of = {n: p for p, n in program.inputs.items()}
+    peaks = {n: float(np.abs(data[p]).max()) if data[p].size else 0.0 for n, p in port_of.items()}
+    found = _overflow(program, peaks)
+    if found is None:
+        return
+    if _overflow(program, {n: min(v, 1.0) for n, v in peaks.items()}) is None:
+        pop_name = max(peaks, key=lambda n: peaks[n])
+        k, b, shift, lava_wrap = found
+        pop = program.populations[k]
+        beyond, limit = ((f"beyond half of its {pop.config['u_bits']}-bit register, which 'lava_wrap' (Lava's Loihi "
+                          "model) corrects only once", f"2**{pop.config['u_bits'] - 1}") if lava_wrap else
+                         ("beyond the int64 headroom of the fixed-point engine", "2**62"))
+        raise SimulationError(
+            f"input port {port_of[pop_name]!r} holds values up to {_number(peaks[pop_name])} (largest |value|); "
+            f"through the weights into {pop.name!r} a step's summed input can reach {b:.3g} "
+            f"(x 2**input_shift = {b * shift:.3g}), {beyond}; with spike inputs (0/1) the weights fit",
+            node=port_of[pop_name], parameter="inputs", limit=limit,
+            fix="scale the input down: a fixed-point program expects spikes (0/1) or small integers",
+        )
+    raise _overflow_error(program, *found)
+
+
+def _number(value: float) -> str:
+    """A whole number in full (the input's own value), anything else in short."""
+    return str(int(value)) if value.is_integer() and abs(value) < 2.0**63 else f"{value:.6g}"
+
+
+def _overflow(program: Program, peaks: Mapping[str, float]) -> tuple[int, float, float, bool] | None:
+    """The first population whose summed input can overflow, given each input population's
+    largest |value|: (index, bound, 2**input_shift, whether it is lava_wrap's half-register rule)."""
     limit = 2.0**62
     pops = program.populations
     payload = np.full(len(pops), np.inf)
-    port_of = {n: p for p, n in program.inputs.items()}
     incoming: dict[int, list] = {}
     for j in program.projections:
         incoming.setdefault(program.index[j.target], []).append(j)
     for k, pop in enumerate(pops):
         if pop.kernel == "input":
-            arr = data[port_of[pop.name]]
-            payload[k] = float(np.abs(arr).max()) if arr.size else 0.0
+            payload[k] = peaks[pop.name]
         elif pop.kernel == "cuba_fixed":
             payload[k] = 1.0 if pop.spiking else 2.0 ** (pop.config["v_bits"] - 1)
 
@@ -351,21 +416,28 @@ def _check_magnitudes(program: Program, data: Mapping[str, np.ndarray]) -> None:
         b = bound(k)
         shift = 2.0 ** pop.config["input_shift"] if pop.kernel == "cuba_fixed" else 1.0
         if pop.kernel == "cuba_fixed" and pop.config["u_overflow"] == "lava_wrap":
-            half = 2.0 ** (pop.config["u_bits"] - 1)
-            if not b * shift <= half:  # then one correction by 2**u_bits keeps u in range
-                raise ProgramError(
-                    f"its summed input can reach {b:.3g} x 2**{pop.config['input_shift']} = {b * shift:.3g}; "
-                    "'lava_wrap' (Lava's Loihi model) wraps u only once, so one step's input must stay within "
-                    "half the register", node=pop.name, parameter="weight", limit=f"2**{pop.config['u_bits'] - 1}",
-                    fix="quantize with smaller weights (a lower scale) or more state bits",
-                )
+            if not b * shift <= 2.0 ** (pop.config["u_bits"] - 1):  # then one correction by 2**u_bits keeps u in range
+                return k, b, shift, True
         if not b * shift < limit:
-            raise ProgramError(
-                f"its summed input can reach {b:.3g} (x 2**input_shift = {b * shift:.3g}), beyond int64 headroom",
-                node=pop.name, parameter="weight", limit="2**62",
-                fix="quantize with smaller weights or inputs, or lower input_shift; "
-                    "break cycles of relays with a neuron",
-            )
+            return k, b, shift, False
+    return None
+
+
+def _overflow_error(program: Program, k: int, b: float, shift: float, lava_wrap: bool) -> ProgramError:
+    pop = program.populations[k]
+    if lava_wrap:
+        return ProgramError(
+            f"its summed input can reach {b:.3g} x 2**{pop.config['input_shift']} = {b * shift:.3g}; "
+            "'lava_wrap' (Lava's Loihi model) wraps u only once, so one step's input must stay within "
+            "half the register", node=pop.name, parameter="weight", limit=f"2**{pop.config['u_bits'] - 1}",
+            fix="quantize with smaller weights (a lower scale) or more state bits",
+        )
+    return ProgramError(
+        f"its summed input can reach {b:.3g} (x 2**input_shift = {b * shift:.3g}), beyond int64 headroom",
+        node=pop.name, parameter="weight", limit="2**62",
+        fix="quantize with smaller weights or inputs, or lower input_shift; "
+            "break cycles of relays with a neuron",
+    )
 
 
 def _row_abs_max(j: Any, program: Program) -> float:

@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import GraphValidationError, ProgramError
 from ..hardware.arithmetic import OVERFLOWS, ROUNDINGS
 from ..ir import npzfile
+from ..ir.serialize import probe_npz
 
 __all__ = [
     "KERNELS", "RESETS", "PROJECTION_KINDS", "ROUNDINGS", "OVERFLOWS", "MAX_DELAY",
@@ -227,8 +228,32 @@ class Program:
         return int(sum(p.size for p in self.populations if p.is_neuron))
 
     def synapse_count(self) -> int:
-        """Non-zero synapses (a convolution counts each weight once, as stored)."""
+        """Non-zero *stored weights* (synapse memory): a convolution counts each kernel weight
+        once, however many output positions share it.  See :meth:`connection_count`."""
         return int(sum(np.count_nonzero(j.weight) for j in self.projections))
+
+    def connection_count(self) -> int:
+        """Non-zero *connections* (source neuron -> target neuron pairs, what a synaptic event
+        travels): a convolution counts each kernel weight once per output position whose tap
+        falls inside the input (not on padding).  Equal to :meth:`synapse_count` for dense and
+        sparse projections; larger for convolutions, whose weights are shared."""
+        return int(sum(_connections(j) for j in self.projections))
+
+
+def _connections(j: Projection) -> int:
+    if j.kind != "conv":
+        return int(np.count_nonzero(j.weight))
+    g = j.geometry
+    per_tap = np.count_nonzero(j.weight, axis=(0, 1))  # (k_h, k_w): non-zero weights at each tap
+    valid = [_positions(g["in_shape"][1 + a], g["out_shape"][1 + a], j.weight.shape[2 + a], g["stride"][a],
+                        g["dilation"][a], g["padding"][a][0]) for a in (0, 1)]
+    return int(np.sum(per_tap * np.outer(valid[0], valid[1])))
+
+
+def _positions(n_in: int, n_out: int, k: int, stride: int, dilation: int, pad: int) -> np.ndarray:
+    """For each of ``k`` taps along one axis, the output positions at which it reads the input."""
+    at = np.arange(n_out, dtype=np.int64)[:, None] * stride - pad + np.arange(k, dtype=np.int64)[None, :] * dilation
+    return ((at >= 0) & (at < n_in)).sum(axis=0)
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -251,6 +276,7 @@ def _validate(prog: Program) -> None:
     projs = _checked_items(prog.projections, Projection, "projections",
                            lambda j: _checked_projection(j, index, pops, prog.arithmetic))
     object.__setattr__(prog, "projections", tuple(projs))
+    _check_instant_back_edges(projs, index)
     for port, kind in ((prog.inputs, "inputs"), (prog.outputs, "outputs")):
         for key, pop in port.items():
             if not isinstance(key, str) or pop not in index:
@@ -269,6 +295,27 @@ def _validate(prog: Program) -> None:
         raise _err("two ports feed the same population", where="program", parameter="inputs")
     object.__setattr__(prog, "output_shapes", _checked_output_shapes(prog, pops, index))
     _check_placement(prog, total)
+    _check_pipeline_depth(prog)
+
+
+def _check_pipeline_depth(prog: Program) -> None:
+    """``metadata["pipeline_depth"]`` (steps a run adds for the last input to arrive) is a whole
+    number no longer than the longest possible feed-forward path: one hop per population, each
+    at most :data:`MAX_DELAY` steps.  Runs allocate per step, so a forged depth is refused here."""
+    if "pipeline_depth" not in prog.metadata:
+        return
+    value = prog.metadata["pipeline_depth"]
+    limit = max(len(prog.populations) - 1, 0) * MAX_DELAY
+    try:
+        depth = _whole(value)
+    except (TypeError, ValueError):
+        raise _err(f"is {value!r}, not a whole number of steps", where="program", parameter="pipeline_depth",
+                   fix="recompile the model (the target's compile sets it)") from None
+    if not 0 <= depth <= limit:
+        raise _err(f"is {depth} steps, beyond what {len(prog.populations)} populations can delay an input",
+                   where="program", parameter="pipeline_depth",
+                   limit=f"0 <= depth <= (populations - 1) x MAX_DELAY = {limit}",
+                   fix="recompile the model (the target's compile sets it)")
 
 
 def _checked_output_shapes(prog: Program, pops: list[Population], index: dict[str, int]) -> dict[str, tuple[int, ...]]:
@@ -458,13 +505,51 @@ def _checked_projection(j: Projection, index: dict[str, int], pops: list[Populat
     if out.max_delay() > MAX_DELAY:
         raise _err(f"longest delay is {out.max_delay()} steps", where=where, parameter="delay", limit=MAX_DELAY,
                    fix="shorten the delay or relay it through intermediate neurons (map_delays)")
-    if out.min_delay() == 0 and index[j.target] <= index[j.source]:
+    return out
+
+
+def _check_instant_back_edges(projs: list[Projection], index: dict[str, int]) -> None:
+    """A zero-delay projection must point to a later population.  One that points back and
+    closes a cycle of zero-delay projections is an algebraic loop (each population of it would
+    need its own output of the same step), which no population order can run; say so."""
+    instant = [j for j in projs if j.min_delay() == 0]
+    forward: dict[str, list[str]] = {}
+    for j in instant:
+        if index[j.target] > index[j.source]:
+            forward.setdefault(j.source, []).append(j.target)
+    for j in instant:
+        if index[j.target] > index[j.source]:
+            continue
+        loop = _path(forward, j.target, j.source)
+        if loop is not None:
+            raise _err(
+                f"closes a loop with no delay, {' -> '.join(loop + [j.target])}: within one step each population "
+                "of it would need its own result (an algebraic loop)",
+                where=j.name, parameter="delay_base",
+                fix="give one projection of the loop a delay (delay_base=1), as spikec's recurrent edges have",
+            )
         raise _err(
             f"carries zero-delay synapses from {j.source!r} back to {j.target!r}, which runs first",
-            where=where, parameter="delay_base",
+            where=j.name, parameter="delay_base",
             fix="order populations so that zero-delay projections point forward, or give the back edge delay_base=1",
         )
-    return out
+
+
+def _path(forward: Mapping[str, list[str]], start: str, goal: str) -> list[str] | None:
+    """Populations from ``start`` to ``goal`` along ``forward`` edges (breadth first), or None."""
+    before: dict[str, str | None] = {start: None}
+    queue = [start]
+    for here in queue:
+        if here == goal:
+            path = [here]
+            while before[path[-1]] is not None:
+                path.append(before[path[-1]])  # type: ignore[arg-type]
+            return path[::-1]
+        for nxt in forward.get(here, []):
+            if nxt not in before:
+                before[nxt] = here
+                queue.append(nxt)
+    return None
 
 
 # The checkers of each projection kind's own fields (see _PROJECTION_KINDS), given the
@@ -562,6 +647,15 @@ _PROJECTION_KINDS: dict[str, Callable[..., dict[str, Any]]] = {
 PROJECTION_KINDS = tuple(_PROJECTION_KINDS)
 
 
+def _check_core_count(shape: tuple[int, ...], total: int) -> None:
+    """At most one core per neuron: runs count per core and step, so a forged count of cores
+    would make every run allocate for each of them."""
+    if len(shape) >= 1 and shape[0] > max(total, 1):
+        raise _err(f"places {shape[0]} cores for {total} neurons; a core holds at least one neuron",
+                   where="program", parameter="core_xy", limit=f"n_cores <= {max(total, 1)} (the neuron count)",
+                   fix="list only the cores that neurons are mapped to (recompile the model)")
+
+
 def _check_placement(prog: Program, total: int) -> None:
     if prog.core_of is None or prog.core_xy is None:
         if prog.core_of is not None or prog.core_xy is not None:
@@ -570,6 +664,7 @@ def _check_placement(prog: Program, total: int) -> None:
         core_of = np.repeat(np.arange(len(prog.populations), dtype=np.int64), [p.size for p in prog.populations])
         core_xy = np.stack([np.arange(len(prog.populations)), np.zeros(len(prog.populations), dtype=np.int64)], axis=1)
     else:
+        _check_core_count(np.shape(prog.core_xy), total)  # before converting what may be a forged 10^7 rows
         core_of = _as_array(prog.core_of, where="program", parameter="core_of", integer=True)
         core_xy = _as_array(prog.core_xy, where="program", parameter="core_xy", integer=True)
     if core_xy.ndim != 2 or core_xy.shape[1] != 2 or core_xy.shape[0] < 1:
@@ -614,8 +709,11 @@ def save_program(program: Program, path: str | os.PathLike) -> None:
 
 
 def is_program_file(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is an ``.npz`` written by :func:`save_program` (and not, say, a graph)."""
-    return npzfile.is_file(path, _HEADER)
+    """Whether ``path`` is an ``.npz`` written by :func:`save_program` (and not, say, a graph).
+
+    A missing or foreign file is not; one that cannot be read at all (permission denied, a
+    directory, empty, a truncated or damaged zip) raises :class:`ProgramError` saying which."""
+    return probe_npz(path, _HEADER, ProgramError)
 
 
 def load_program(path: str | os.PathLike) -> Program:

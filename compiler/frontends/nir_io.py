@@ -21,18 +21,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
 import numpy as np
 
 from ... import ir
-from ...errors import GraphValidationError, ShapeError, UnsupportedError
+from ...errors import GraphValidationError, ModelImportError, ShapeError, SpikecError, UnsupportedError
 from ...ir.graph import schedule  # the same walk decides back edges here and in Graph
 from ...ir.node import Shape
 from .nir_dt import DT_CONVENTIONS, resolve_dt
-from .nir_nodes import NodeSpec, export_node, import_node
+from .nir_nodes import NodeSpec, check_fields, check_import_size, export_node, import_node
 from .nir_read import add_missing_io, fit_input_shapes, flatten, load, plain
+from .nir_sources import apply_convention, convention
 
 __all__ = ["from_nir", "to_nir", "read_nir", "write_nir", "DT_CONVENTIONS"]
 
@@ -40,16 +42,22 @@ __all__ = ["from_nir", "to_nir", "read_nir", "write_nir", "DT_CONVENTIONS"]
 # --- public API ---------------------------------------------------------------------------
 
 
-def from_nir(source: Any, *, dt: float | None = None) -> ir.Graph:
+def from_nir(source: Any, *, dt: float | None = None, framework: str | None = None) -> ir.Graph:
     """Import a NIR graph (path to a ``.nir`` file, or a ``nir.NIRGraph``) as a spikec graph.
 
     ``dt`` (seconds) discretizes NIR's continuous time; it defaults to ``metadata["dt"]`` of
-    the graph when the writer stored one.  Raises :class:`ModelImportError` (or another
-    :class:`SpikecError`) naming the node and parameter for anything unreadable.
+    the graph when the writer stored one, else to the time step of ``framework``'s exporter.
+    ``framework`` (``"snntorch"``, ``"rockpool"``, ``"spyx"``, ``"nir"``; :mod:`.nir_sources`)
+    reads the file as that framework computes it (reset, discretization, latency) instead of
+    literally.  Raises :class:`ModelImportError` (or another :class:`SpikecError`) naming the
+    node and parameter for anything unreadable.
     """
+    conv = convention(framework) if framework is not None else None  # an unknown name fails before any work
     spec = load(source)
     nodes, edges = flatten(spec)
-    step, dt_source = resolve_dt(dt, spec.metadata, nodes.values())
+    if dt is None and spec.metadata.get("dt") is None and conv is not None:
+        dt = conv.dt
+    step, dt_source = resolve_dt(dt, spec.metadata, nodes.values(), trial=lambda d: _trial(nodes, edges, d))
     add_missing_io(nodes, edges)
     # the file's own metadata (a training script's accuracy, say) rides along; dt is graph.dt
     metadata = {k: plain(v) for k, v in spec.metadata.items() if k != "dt"}
@@ -57,7 +65,43 @@ def from_nir(source: Any, *, dt: float | None = None) -> ir.Graph:
     dropped = fit_input_shapes(nodes, edges)
     if dropped:
         metadata["dropped_leading_axes"] = dropped
-    return _build(nodes, edges, step, metadata)
+    recorded = metadata.pop(_BACK_EDGES, None)
+    graph = _build(nodes, edges, step, metadata)
+    _check_back_edges(graph, recorded)
+    return graph if conv is None else apply_convention(graph, conv.name)
+
+
+# Which edges of a cycle a file was simulated with (delayed one step), as a JSON list of pairs:
+# the rule is spikec's (ir/graph.py), so a reader without it can still see the choice.
+_BACK_EDGES = "spikec_back_edges"
+
+
+def _check_back_edges(graph: ir.Graph, recorded: Any) -> None:
+    if recorded is None:
+        return
+    try:
+        pairs = {(str(a), str(b)) for a, b in json.loads(str(recorded))}
+    except (ValueError, TypeError):
+        raise ModelImportError(f"metadata '{_BACK_EDGES}' is not a JSON list of [source, target] pairs",
+                               parameter=_BACK_EDGES, fix="remove the entry, or write the file with spikec") from None
+    for a, b in sorted(pairs ^ set(graph.back_edges)):
+        was = "recurrent (delayed one step)" if (a, b) in pairs else "instantaneous"
+        raise ModelImportError(
+            f"the file records edge '{a}' -> '{b}' as {was}, but spikec's rule (README, Timing) makes it the "
+            "other; the outputs would differ from the writer's", parameter=_BACK_EDGES,
+            fix="rename nodes so the walk in name order finds the recorded back edges, or remove the entry")
+
+
+def _trial(nodes: dict[str, NodeSpec], edges: list[tuple[str, str]], dt: float) -> str | None:
+    """Why importing with ``dt`` fails (None if it works): a ``dt`` an error suggests is tried first."""
+    nodes, edges = dict(nodes), list(edges)  # the specs are frozen; only the containers change
+    try:
+        add_missing_io(nodes, edges)
+        fit_input_shapes(nodes, edges)
+        _build(nodes, edges, dt, {})
+    except SpikecError as exc:
+        return str(exc)
+    return None
 
 
 def read_nir(path: str | os.PathLike, dt: float | None = None) -> ir.Graph:
@@ -93,14 +137,16 @@ def to_nir(graph: ir.Graph) -> Any:
                 leave[name] = extra
                 edges.append((name, extra))
     edges += [(leave[a], enter[b]) for a, b in graph.edges]
+    metadata = {**_export_metadata(graph),
+                _BACK_EDGES: json.dumps(sorted([leave[a], enter[b]] for a, b in graph.back_edges))}
     try:
-        return nir.NIRGraph(nodes, edges, metadata=_export_metadata(graph), type_check=True)
+        return nir.NIRGraph(nodes, edges, metadata=metadata, type_check=True)
     except (ValueError, AssertionError, TypeError) as exc:  # a bug here, not the user's: say so plainly
         raise UnsupportedError(f"nir rejected the exported graph: {exc}",
                                fix="please report this as a spikec bug") from None
 
 
-_IMPORT_KEYS = ("frontend", "dt_source", "dropped_leading_axes")  # about one import, not the model
+_IMPORT_KEYS = ("frontend", "dt_source", "dropped_leading_axes", _BACK_EDGES)  # about one import, not the model
 
 
 def _export_metadata(graph: ir.Graph) -> dict[str, Any]:
@@ -145,6 +191,7 @@ def _build(nodes: dict[str, NodeSpec], edges: list[tuple[str, str]], dt: float, 
     for a, b in edges:
         if (a, b) not in back:
             preds[b].append(a)
+    allocated = 0  # bytes the declared shapes make the import allocate, checked before each node
     for name in order:
         in_shapes = {shapes[p] for p in preds[name]}
         if len(in_shapes) > 1:
@@ -152,7 +199,10 @@ def _build(nodes: dict[str, NodeSpec], edges: list[tuple[str, str]], dt: float, 
                 f"inputs disagree in shape: {sorted(in_shapes)}", node=name,
                 fix="inputs to one node are summed and must have equal shapes",
             )
-        built[name], shapes[name] = import_node(nodes[name], in_shapes.pop() if in_shapes else None, dt)
+        in_shape = in_shapes.pop() if in_shapes else None
+        check_fields(nodes[name])
+        allocated = check_import_size(nodes[name], in_shape, allocated)
+        built[name], shapes[name] = import_node(nodes[name], in_shape, dt)
     return ir.Graph({n: built[n] for n in nodes}, edges, dt=dt, metadata=metadata)
 
 

@@ -12,6 +12,7 @@ directions.  The NIR semantics of a spiking neuron is reset-to-``v_reset`` (``Re
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -20,10 +21,11 @@ import numpy as np
 from ... import ir
 from ...errors import ModelImportError, ShapeError, SpikecError, UnsupportedError
 from ...ir.conv import normalize_padding
+from ...ir.limits import ENV_VAR, check_size
 from ...ir.node import Node, Shape
 
-__all__ = ["NodeSpec", "import_node", "declared_input_shape", "export_node", "delay_steps", "PASS_THROUGH",
-           "IMPORTABLE"]
+__all__ = ["NodeSpec", "import_node", "import_bytes", "declared_input_shape", "export_node", "delay_steps",
+           "PASS_THROUGH", "IMPORTABLE"]
 
 # (spikec class, NIR fields in order, NIR defaults for optional fields)
 NEURONS: dict[str, tuple[type[ir.Neuron], tuple[str, ...], dict[str, float]]] = {
@@ -122,6 +124,9 @@ def _array(spec: NodeSpec, key: str, default: Any = None, dtype: Any = None) -> 
     value = _raw(spec.params.get(key))
     if value is None:
         value = default
+    if np.iscomplexobj(value):  # a cast to float would drop the imaginary part with only a warning
+        raise ModelImportError(f"has the complex dtype {np.asarray(value).dtype}; NIR parameters are real",
+                               node=spec.name, parameter=key, fix="write real values (the exporter's .real or abs())")
     try:
         arr = np.asarray(value, dtype=dtype)
         if dtype is None and arr.dtype.kind not in "biuf":
@@ -277,7 +282,7 @@ def _import(spec: NodeSpec, in_shape: Shape | None, dt: float) -> Node:
     if kind == "Linear":
         return ir.Linear(_array(spec, "weight"))
     if kind == "Affine":
-        return ir.Affine(_array(spec, "weight"), _array(spec, "bias"))
+        return ir.Affine(_array(spec, "weight"), _vector(_array(spec, "bias")))
     if kind == "Scale":
         return ir.Scale(_per_neuron(spec, "scale", _array(spec, "scale"), in_shape))
     if kind in ("Conv1d", "Conv2d"):
@@ -292,11 +297,52 @@ def _import(spec: NodeSpec, in_shape: Shape | None, dt: float) -> Node:
     raise ModelImportError(f"NIR type {kind!r} cannot be converted", node=spec.name)  # pragma: no cover
 
 
+def import_bytes(spec: NodeSpec, in_shape: Shape | None) -> int:
+    """Bytes that importing ``spec`` allocates from *declared* shapes alone: per-neuron arrays
+    broadcast from scalars (a 17 KB file can declare 10^9 neurons), one time step of an Input.
+    Arrays the file holds itself were counted when it was read."""
+    if spec.kind == "Input":
+        try:
+            return 8 * math.prod(_shape(spec, "shape"))
+        except SpikecError:
+            return 0  # malformed: the node's own conversion names the field
+    neurons = math.prod(in_shape) if in_shape else 0  # Python ints: a hostile shape cannot overflow
+    if spec.kind in NEURONS:
+        return 8 * neurons * len(NEURONS[spec.kind][1])
+    if spec.kind == "Scale":
+        return 8 * neurons
+    return 0
+
+
+def check_import_size(spec: NodeSpec, in_shape: Shape | None, so_far: int = 0) -> int:
+    """:func:`import_bytes` of ``spec``, refused above the memory limit (alone or with ``so_far``,
+    what the nodes before it took); returns the new running total."""
+    nbytes = import_bytes(spec, in_shape)
+    if not nbytes:
+        return so_far
+    shape = declared_input_shape(spec) if spec.kind == "Input" else in_shape
+    fix = (f"check the shapes the file declares (an Input's shape is one sample at one time step); if they are "
+           f"right, set {ENV_VAR} to allow more")
+    check_size(f"the {spec.kind} node's declared shape {shape}", nbytes, node=spec.name,
+               parameter="shape" if spec.kind == "Input" else None, fix=fix)
+    check_size(f"the graph up to node '{spec.name}' ({spec.kind}, shape {shape})", so_far + nbytes, fix=fix)
+    return so_far + nbytes
+
+
+def _vector(arr: np.ndarray) -> np.ndarray:
+    """Leading axes of length 1 dropped, as from an Input's shape: a bias written ``(1, out)``
+    (a batch axis, as PyTorch broadcasts it) is the bias ``(out,)``."""
+    while arr.ndim > 1 and arr.shape[0] == 1:
+        arr = arr[0]
+    return arr
+
+
 def import_node(spec: NodeSpec, in_shape: Shape | None, dt: float) -> tuple[Node, Shape]:
     """The spikec node for ``spec`` receiving ``in_shape``, checked, and its output shape.
 
     Every failure is a :class:`SpikecError` naming the node."""
     check_fields(spec)
+    check_import_size(spec, in_shape)
     try:
         node = _import(spec, in_shape, dt)
         node.check(spec.name, dt)

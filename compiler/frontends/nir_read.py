@@ -16,9 +16,17 @@ from typing import Any, Union
 import numpy as np
 
 from ...errors import GraphValidationError, ModelImportError, ShapeError, UnsupportedError
+from ...ir.limits import ENV_VAR, check_size
 from .nir_nodes import PASS_THROUGH, NodeSpec, declared_input_shape
 
-__all__ = ["GraphSpec", "load", "flatten", "add_missing_io", "fit_input_shapes", "plain"]
+__all__ = ["GraphSpec", "MAX_NESTING", "load", "flatten", "add_missing_io", "fit_input_shapes", "plain"]
+
+#: Deepest nesting of subgraphs read (a NIRGraph inside a NIRGraph ... this many levels).  The
+#: readers and the flattening recurse once per level, so a stated bound keeps a hostile file
+#: from ending in a RecursionError.
+MAX_NESTING = 100
+# HDF5 groups per level of subgraph: the graph, its 'nodes', the node; plus metadata dicts.
+_MAX_GROUP_DEPTH = 2 * MAX_NESTING + 8
 
 
 @dataclass
@@ -61,20 +69,95 @@ def load(source: Any) -> GraphSpec:
 
 def _read_file(path: str) -> dict[str, Any]:
     import h5py
-    from nir.serialization import hdf2dict
 
     if not os.path.isfile(path):
         raise ModelImportError(f"NIR file {path!r} does not exist", fix="check the path")
     try:
         with h5py.File(path, "r") as f:
-            if "node" not in f:
+            node = f.get("node")
+            if not isinstance(node, h5py.Group):
                 raise ModelImportError(
                     f"{path!r} is an HDF5 file without a 'node' group, so not a NIR file",
                     fix="write it with nir.write() or an exporter's to_nir",
                 )
-            return hdf2dict(f["node"])
+            return _read_group(node, path)
     except OSError as exc:
         raise ModelImportError(f"cannot read {path!r} as a NIR (HDF5) file: {exc}", fix="is it a .nir file?") from None
+
+
+def _read_group(root: Any, path: str) -> dict[str, Any]:
+    """The HDF5 group ``root`` as nested dicts, like ``nir.serialization.hdf2dict``, but safe:
+    iterative (no recursion limit), bounded in depth (:data:`MAX_NESTING`), refusing soft and
+    external links and groups reached twice (cycles), and checking each dataset's declared size,
+    and their sum, against :func:`spikec.ir.limits.limit_bytes` *before* reading it."""
+    import h5py
+
+    out: dict[str, Any] = {}
+    stack: list[tuple[Any, dict[str, Any], int]] = [(root, out, 0)]
+    seen = {root.id}
+    total = 0
+    while stack:
+        group, into, depth = stack.pop()
+        if depth > _MAX_GROUP_DEPTH:
+            raise _too_deep(_node_of(group.name + "/")[0])
+        for key in group.keys():
+            where = f"{group.name}/{key}"
+            link = group.get(key, getlink=True)
+            if not isinstance(link, h5py.HardLink):
+                raise ModelImportError(
+                    f"{path!r}: {where} is a {type(link).__name__}; a NIR file holds its data itself",
+                    node=where, fix="write the file with nir.write(), which makes no links",
+                )
+            item = group[key]
+            if isinstance(item, h5py.Group):
+                if item.id in seen:
+                    raise ModelImportError(f"{path!r}: group {where} is reached twice (the file's groups form a "
+                                           "cycle)", node=where, fix="write the file with nir.write()")
+                seen.add(item.id)
+                into[_str(key)] = child = {}
+                stack.append((item, child, depth + 1))
+            elif isinstance(item, h5py.Dataset):
+                nbytes = _dataset_bytes(item)
+                total += nbytes
+                node, field = _node_of(where)
+                check_size(f"{path!r}: dataset {where} {item.shape} of {item.dtype}", nbytes, node=node,
+                           parameter=field, fix=f"is the file damaged or hostile? if not, set {ENV_VAR} to allow more")
+                check_size(f"{path!r}: the datasets read so far", total,
+                           fix=f"is the file damaged or hostile? if not, set {ENV_VAR} to allow more")
+                into[_str(key)] = _str_or(item[()])
+    return out
+
+
+def _node_of(where: str) -> tuple[str | None, str | None]:
+    """The dotted NIR node name and field of an HDF5 path ('/node/nodes/a/nodes/b/weight' is
+    node 'a.b', field 'weight'), shortened when a hostile file nests it absurdly deep."""
+    parts = where.split("/")[2:]  # drop '' and 'node'
+    names = [b for a, b in zip(parts[:-1], parts[1:-1] + [""]) if a == "nodes" and b]
+    node = ".".join(names) or None
+    if node is not None and len(node) > 80:
+        node = f"{node[:36]} ... {node[-36:]} ({len(names)} levels)"
+    return node, (parts[-1] or None) if parts else None
+
+
+def _dataset_bytes(item: Any) -> int:
+    """The bytes an HDF5 dataset declares (shape x item size), without reading it."""
+    count = 1
+    for n in item.shape or ():
+        count *= int(n)
+    return count * max(int(item.dtype.itemsize), 1)
+
+
+def _str_or(value: Any) -> Any:
+    return value.decode("utf8") if isinstance(value, bytes) else value
+
+
+def _too_deep(where: str | None) -> ModelImportError:
+    if where is not None and len(where) > 80:
+        where = f"{where[:36]} ... {where[-36:]}"
+    return ModelImportError(
+        f"subgraphs are nested more than {MAX_NESTING} deep", node=where, limit=MAX_NESTING,
+        fix="flatten the model's inner subgraphs before export; no real network nests this deep",
+    )
 
 
 def _str(value: Any) -> str:
@@ -92,8 +175,10 @@ def _edges(raw: Any, where: str | None) -> list[tuple[str, str]]:
     return [(_str(a), _str(b)) for a, b in arr]
 
 
-def _from_dict(data: Any, prefix: str) -> GraphSpec:
+def _from_dict(data: Any, prefix: str, depth: int = 0) -> GraphSpec:
     where = prefix.rstrip(".") or None
+    if depth > MAX_NESTING:
+        raise _too_deep(where)
     if not isinstance(data, dict) or "type" not in data:
         raise ModelImportError("malformed NIR entry without a 'type'", node=where, parameter="type")
     kind = _str(data["type"])
@@ -104,7 +189,7 @@ def _from_dict(data: Any, prefix: str) -> GraphSpec:
     nodes: dict[str, NodeSpec | GraphSpec] = {}
     for key, value in data["nodes"].items():
         if isinstance(value, dict) and _str(value.get("type", "")) == "NIRGraph":
-            nodes[key] = _from_dict(value, f"{prefix}{key}.")
+            nodes[key] = _from_dict(value, f"{prefix}{key}.", depth + 1)
         else:
             nodes[key] = _spec_from_dict(prefix + key, value)
     metadata = data.get("metadata")
@@ -118,13 +203,15 @@ def _spec_from_dict(name: str, data: Any) -> NodeSpec:
     return NodeSpec(name, _str(data["type"]), params)
 
 
-def _from_object(graph: Any, prefix: str) -> GraphSpec:
+def _from_object(graph: Any, prefix: str, depth: int = 0) -> GraphSpec:
     import nir
 
+    if depth > MAX_NESTING:
+        raise _too_deep(prefix.rstrip(".") or None)
     nodes: dict[str, NodeSpec | GraphSpec] = {}
     for key, node in graph.nodes.items():
         if isinstance(node, nir.NIRGraph):
-            nodes[key] = _from_object(node, f"{prefix}{key}.")
+            nodes[key] = _from_object(node, f"{prefix}{key}.", depth + 1)
         else:
             nodes[key] = _spec_of(node, prefix + key)
     metadata = graph.metadata if isinstance(graph.metadata, dict) else {}
@@ -133,7 +220,7 @@ def _from_object(graph: Any, prefix: str) -> GraphSpec:
 
 def _spec_of(node: Any, name: str) -> NodeSpec:
     """The raw fields of an in-memory nir node (types hold shapes for Input/Output/Flatten)."""
-    kind = type(node).__name__
+    kind = _nir_kind(node)
     skip = {"input_type", "output_type", "metadata"}
     params = {f.name: getattr(node, f.name) for f in dataclasses.fields(node) if f.name not in skip}
     types = {"Input": ("shape", "input_type"), "Identity": ("shape", "input_type"),
@@ -143,6 +230,15 @@ def _spec_of(node: Any, name: str) -> NodeSpec:
         value = getattr(node, attr, None)
         params[key] = next(iter(value.values()), None) if isinstance(value, dict) else value
     return NodeSpec(name, kind, params)
+
+
+def _nir_kind(node: Any) -> str:
+    """The NIR type of ``node``: its class's name, or for a user's subclass of a ``nir`` node
+    (``class MyLIF(nir.LIF)``) the name of the nir class it extends."""
+    for cls in type(node).__mro__:
+        if cls.__module__.split(".")[0] == "nir" and cls.__name__ != "NIRNode":
+            return cls.__name__
+    return type(node).__name__
 
 
 # --- flattening subgraphs -----------------------------------------------------------------

@@ -7,6 +7,7 @@ Needs only numpy, nir and h5py (runs in the Python 3.10 / numpy 1.26 core enviro
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import h5py
@@ -96,7 +97,9 @@ def round_trip(g, x, dt=DT, tmp_path=None) -> ir.Graph:
     first = from_nir(g, dt=dt)
     out = run(first, x)
     exported = to_nir(first)
-    assert exported.metadata == {"dt": dt, "producer": "spikec"}  # nothing else was in first.metadata
+    # nothing else was in first.metadata; the delayed edges are recorded (README, Timing)
+    back = json.dumps(sorted([a, b] for a, b in first.back_edges))
+    assert exported.metadata == {"dt": dt, "producer": "spikec", "spikec_back_edges": back}
     second = from_nir(exported)  # dt from metadata
     assert_same_graph(first, second)
     np.testing.assert_array_equal(run(second, x), out)

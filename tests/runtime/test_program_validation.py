@@ -363,11 +363,16 @@ def test_run_input_errors(case: str, arithmetic: str, args: Callable, exc: type,
 
 
 def test_fixed_point_magnitude_overflow_is_refused_before_the_engine_runs() -> None:
-    """Large weights times large graded inputs could leave int64 in the accumulator."""
+    """Large weights times large graded inputs could leave int64 in the accumulator.  The
+    weights fit spike inputs, so the error blames the input port and its largest value."""
     program = Program(**proj(fixed_parts(), "w", weight=np.full((2, 3), 2**40)))
     assert run(program, np.ones((1, 2, 3), int)).output.shape == (1, 2, 2)  # spikes: fine
-    with raises_named(ProgramError, "lif", "weight"):
+    with raises_named(SimulationError, "x", "inputs") as info:
         run(program, np.full((1, 2, 3), 2**21))
+    assert "2097152" in str(info.value) and "'lif'" in str(info.value)
+    too_big = Program(**proj(fixed_parts(), "w", weight=np.full((2, 3), 2**61)))  # even spikes overflow
+    with raises_named(ProgramError, "lif", "weight"):
+        run(too_big, np.ones((1, 2, 3), int))
 
 
 def test_a_cycle_of_relays_is_refused_in_fixed_point() -> None:
