@@ -72,6 +72,9 @@ class _Parser(argparse.ArgumentParser):
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="a .nir file or a spikec graph (.npz); 'default' for the bundled digits model")
     p.add_argument("--dt", type=float, default=None, help="time step in seconds (needed for NIR files that store none)")
+    p.add_argument("--source", default=None, metavar="FRAMEWORK",
+                   help="the framework that wrote the NIR file (snntorch, rockpool, spyx, nir): read it as that "
+                        "framework computes it (its dt, reset and discretization)")
 
 
 # --- target options, generated from every target's Options dataclass ---------------------------
@@ -108,7 +111,7 @@ def _shape(s: tuple[int, ...] | None) -> str:
 def print_info(summary: api.ModelSummary, console: Console, title: str) -> None:
     table = Table(title=clean(title, one_line=True), title_justify="left")
     for col, justify in (("node", "left"), ("type", "left"), ("in", "right"), ("out", "right"),
-                         ("neurons", "right"), ("synapses", "right"), ("params", "right")):
+                         ("neurons", "right"), ("connections", "right"), ("params", "right")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for r in summary.rows:
         _row(table, r.name, r.kind, _shape(r.in_shape), _shape(r.out_shape), f"{r.neurons:,}" if r.neurons else "",
@@ -116,13 +119,15 @@ def print_info(summary: api.ModelSummary, console: Console, title: str) -> None:
     console.print(table)
     recurrent = ", ".join(f"{a}->{b}" for a, b in summary.recurrent) or "none"
     console.print(
-        f"dt = {summary.dt:g} s   neurons = {summary.neurons:,}   synapses = {summary.synapses:,}   "
+        f"dt = {summary.dt:g} s   neurons = {summary.neurons:,}   connections = {summary.synapses:,} "
+        f"(stored weights {summary.weights:,})   "
         f"parameters = {summary.parameters:,}   recurrent edges: {recurrent}"
     )
 
 
 def _info(args: argparse.Namespace, console: Console) -> int:
-    print_info(api.describe(api.load(args.model, dt=args.dt)), console, f"{args.model}")
+    graph = api.load(args.model, dt=args.dt, source=args.source)
+    print_info(api.describe(graph), console, f"{args.model}")
     return 0
 
 
@@ -179,7 +184,7 @@ def run_simulation(graph: Any, data: api.Dataset, args: argparse.Namespace, cons
 def _simulate(args: argparse.Namespace, console: Console) -> int:
     if args.save:
         api.check_output(args.save, "--save")
-    graph = api.load(args.model, dt=args.dt)
+    graph = api.load(args.model, dt=args.dt, source=args.source)
     data = api.resolve_data(args.input, args.model, graph, args.samples)
     return run_simulation(graph, data, args, console)
 
@@ -191,6 +196,9 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="a .nir file, a spikec graph (.npz), a compiled program (.npz, see --save-program), "
                                  "or 'default' for the bundled digits model")
     p.add_argument("--dt", type=float, default=None, help="time step in seconds (needed for NIR files that store none)")
+    p.add_argument("--source", default=None, metavar="FRAMEWORK",
+                   help="the framework that wrote the NIR file (snntorch, rockpool, spyx, nir): read it as that "
+                        "framework computes it (its dt, reset and discretization)")
     p.add_argument("--input", required=False, help="npz with 'spikes' (batch, time, *shape) and optional 'labels'")
     p.add_argument("--steps", type=int, default=None,
                    help="time steps (default: the input's length, plus the chip's pipeline depth for a target; "
@@ -259,7 +267,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     _check_outputs(("--save", args.save), ("--save-program", args.save_program))
     report = api.run(args.model, args.input, target=args.target, backend=args.backend, options=_options(args),
                      steps=args.steps, samples=args.samples, threads=args.threads, cost=args.cost, dt=args.dt,
-                     record=_record(args.record), rate=args.rate, seed=args.seed)
+                     source=args.source, record=_record(args.record), rate=args.rate, seed=args.seed)
     if args.target is not None:
         console.print(f"compiled for {args.target}: {report.program.n_cores} cores, pipeline depth "
                       f"{report.program.metadata.get('pipeline_depth', 0)} steps")
@@ -297,6 +305,15 @@ def _record(text: str | None) -> list[str]:
     return names
 
 
+def _synapses(program: api.Program) -> str:
+    """Connections and stored weights, named: they differ for convolutions (a weight reaches
+    many output positions)."""
+    connections, weights = program.connection_count(), program.synapse_count()
+    if connections == weights:
+        return f"{weights:,} synapses"
+    return f"{connections:,} connections ({weights:,} stored weights)"
+
+
 def _print_accuracy(accuracy: float, samples: int, console: Console) -> None:
     console.print(f"accuracy: {accuracy * 100:.2f}% ({int(round(accuracy * samples))}/{samples})")
 
@@ -318,11 +335,12 @@ def _estimate_args(p: argparse.ArgumentParser) -> None:
 
 def _estimate(args: argparse.Namespace, console: Console) -> int:
     rep = api.estimate(args.model, args.target, args.input, options=_options(args), steps=args.steps,
-                       samples=args.samples, threads=args.threads, dt=args.dt, rate=args.rate, seed=args.seed)
+                       samples=args.samples, threads=args.threads, dt=args.dt, source=args.source, rate=args.rate,
+                       seed=args.seed)
     program = rep.program
     if args.rate is not None:
         console.print(f"input: {rep.data.source}")
-    console.print(f"{rep.target.title}: {program.neuron_count():,} neurons, {program.synapse_count():,} synapses "
+    console.print(f"{rep.target.title}: {program.neuron_count():,} neurons, {_synapses(program)} "
                   f"on {program.n_cores} cores; {rep.data.samples} samples x {rep.steps} steps")
     console.print("activity per sample: " + ", ".join(f"{k} {v:,.0f}" for k, v in rep.activity.items()))
     console.print(rep.estimate.summary())
@@ -364,7 +382,8 @@ def compare_table(rows: Sequence[api.Comparison]) -> Table:
 
 
 def _compare(args: argparse.Namespace, console: Console) -> int:
-    rows = api.compare(args.model, args.input, args.targets, samples=args.samples, threads=args.threads, dt=args.dt)
+    rows = api.compare(args.model, args.input, args.targets, samples=args.samples, threads=args.threads, dt=args.dt,
+                       source=args.source)
     console.print(compare_table(rows))
     return 0
 
@@ -392,7 +411,7 @@ def _compile(args: argparse.Namespace, console: Console) -> int:
         return 0
     if args.output:
         api.check_output(args.output, "--output")
-    graph = api.load(args.model, dt=args.dt)
+    graph = api.load(args.model, dt=args.dt, source=args.source)
     calibration = None
     if args.input is not None or args.model == api.DEFAULT_MODEL:
         calibration = api.resolve_data(args.input, args.model, graph, args.samples)
@@ -403,7 +422,7 @@ def _compile(args: argparse.Namespace, console: Console) -> int:
         console.print(compiled.explain())
     p = compiled.program
     console.print(f"compiled for {api.get_target(args.target).title} ({p.arithmetic}): {len(p.populations)} "
-                  f"populations, {p.neuron_count():,} neurons, {p.synapse_count():,} synapses, {p.n_cores} cores "
+                  f"populations, {p.neuron_count():,} neurons, {_synapses(p)}, {p.n_cores} cores "
                   f"in {elapsed:.2f} s")
     if args.output:
         api.save_program(p, args.output)
@@ -470,7 +489,7 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
 
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
-    "info": ("show a model's nodes, shapes, neurons, synapses and parameters", _model_args, _info),
+    "info": ("show a model's nodes, shapes, neurons, connections, weights and parameters", _model_args, _info),
     "simulate": ("run a model in the reference simulator (spikes, rates, accuracy)", _simulate_args, _simulate),
     "compile": ("compile a model for a chip (fold batch-norm, map delays, quantize, lower); --explain says how",
                 _compile_args, _compile),

@@ -51,12 +51,12 @@ def list_targets(errors: list[SpikecError] | None = None) -> list[Target]:
 
 def compile(model: Any, target: str | Target = "loihi1", *, options: Options | Mapping[str, Any] | None = None,
             calibration: Dataset | Mapping[str, np.ndarray] | np.ndarray | None = None,
-            dt: float | None = None) -> Compiled:
+            dt: float | None = None, source: str | None = None) -> Compiled:
     """Compile ``model`` (anything :func:`~spikec.load` takes) for ``target`` with its
     ``options`` (a dict of knob -> value, see ``spikec targets``); ``calibration`` input spikes
     make the quantize pass report how the chip's spikes agree with the float model's."""
     chip = _target(target)
-    graph = load(model, dt=dt)
+    graph = load(model, dt=dt, source=source)
     if isinstance(calibration, Dataset):
         calibration = dict(calibration.inputs)
     return chip.compile(graph, options, calibration)
@@ -88,7 +88,7 @@ SYNTHETIC_SAMPLES = 16
 def run(model: Any, data: Dataset | str | os.PathLike | None = None, *, target: str | Target | None = None,
         backend: str = "emulator", options: Options | Mapping[str, Any] | None = None, steps: int | None = None,
         samples: int | None = None, threads: int | None = None, cost: str | None = None,
-        dt: float | None = None, record: Sequence[str] | str = (), rate: float | None = None,
+        dt: float | None = None, source: str | None = None, record: Sequence[str] | str = (), rate: float | None = None,
         seed: int = 0) -> RunReport:
     """Run ``model`` on ``backend``: a compiled program (a ``Program`` or a saved ``.npz``) as it
     is, or a model compiled for ``target`` first (without a target, the model lowered as it is:
@@ -105,7 +105,7 @@ def run(model: Any, data: Dataset | str | os.PathLike | None = None, *, target: 
     if names and backend != "emulator":
         raise UnsupportedError(f"recording populations {names} needs the emulator backend, not {backend!r}",
                                parameter="record", fix="drop --record or run on --backend emulator")
-    program, graph, chip = _load_for(model, target, options, dt)
+    program, graph, chip = _load_for(model, target, options, dt, source)
     reader = graph if graph is not None else program
     assert reader is not None
     data = _data_for(data, model, reader, samples=samples, steps=steps, rate=rate, seed=seed)
@@ -178,12 +178,12 @@ class EstimateReport:
 
 def estimate(model: Any, target: str | Target = "loihi2", data: Dataset | str | os.PathLike | None = None, *,
              options: Options | Mapping[str, Any] | None = None, steps: int | None = None,
-             samples: int | None = None, threads: int | None = None, dt: float | None = None,
+             samples: int | None = None, threads: int | None = None, dt: float | None = None, source: str | None = None,
              rate: float | None = None, seed: int = 0) -> EstimateReport:
     """Compile ``model`` for ``target``, run it on the emulator over ``data`` (or over synthetic
     Poisson input at ``rate``, see :func:`run`), and price it.  ``report.data.source`` says which."""
     report = run(model, data, target=target, options=options, steps=steps, samples=samples, threads=threads, dt=dt,
-                 rate=rate, seed=seed)
+                 source=source, rate=rate, seed=seed)
     chip = report.target
     assert chip is not None and report.estimate is not None and report.result.counters is not None
     totals = report.result.counters.by_population()
@@ -209,7 +209,8 @@ class Comparison:
 
 
 def compare(model: Any, data: Dataset | str | os.PathLike | None = None, targets: str | Sequence[str] = "all", *,
-            samples: int | None = None, threads: int | None = None, dt: float | None = None) -> list[Comparison]:
+            samples: int | None = None, threads: int | None = None, dt: float | None = None,
+            source: str | None = None) -> list[Comparison]:
     """Compile ``model`` for every target in ``targets`` (``"all"``, a comma-separated string or
     a list), run each on its emulator over the same data, and price each with its own constants."""
     names = target_names() if targets == "all" else (
@@ -218,7 +219,7 @@ def compare(model: Any, data: Dataset | str | os.PathLike | None = None, targets
         raise UnsupportedError("no targets to compare", parameter="targets", fix=f"name some of {target_names()}")
     chips = [_target(name) for name in names]
     _checked_counts(None, samples, threads)
-    graph = load(model, dt=dt)
+    graph = load(model, dt=dt, source=source)
     data = resolve_data(data, model, graph, samples)
     rows = []
     for chip in chips:
@@ -251,7 +252,7 @@ def _target(target: str | Target) -> Target:
 
 
 def _load_for(model: Any, target: str | Target | None, options: Options | Mapping[str, Any] | None,
-              dt: float | None) -> tuple[Program | None, Graph | None, Target | None]:
+              dt: float | None, source: str | None = None) -> tuple[Program | None, Graph | None, Target | None]:
     """A compiled program as it is (with the target it names), or the model's graph and the
     chip to compile it for, with the options checked: everything but the compilation."""
     if isinstance(model, Program) or (isinstance(model, (str, os.PathLike)) and not
@@ -268,7 +269,7 @@ def _load_for(model: Any, target: str | Target | None, options: Options | Mappin
         if program.metadata.get("target") in target_names():
             chip = get_target(program.metadata["target"])
         return program, None, chip
-    graph = load(model, dt=dt)
+    graph = load(model, dt=dt, source=source)
     if target is None:
         given = dict(options.as_dict() if isinstance(options, Options) else (options or {}))
         given.pop("arithmetic", None)

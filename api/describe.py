@@ -25,7 +25,8 @@ class ModelSummary:
     rows: tuple[NodeRow, ...]
     dt: float
     neurons: int
-    synapses: int
+    synapses: int              # connections: a conv weight counts once per output position it reaches
+    weights: int               # stored synaptic weights (non-zero): a conv weight counts once
     parameters: int
     recurrent: tuple[tuple[str, str], ...]   # back edges, as the IR delays them
 
@@ -41,5 +42,6 @@ def describe(graph: Graph) -> ModelSummary:
         rows.append(NodeRow(name, kind, graph.in_shape(name), graph.out_shape(name),
                             node.size if isinstance(node, Neuron) else 0, graph.synapses_of(name),
                             node.parameter_count()))
-    return ModelSummary(tuple(rows), graph.dt, graph.neuron_count(), graph.synapse_count(), graph.parameter_count(),
-                        tuple(sorted(graph.back_edges)))
+    weights = sum(graph.nodes[n].synapse_count() for n in graph.projections())
+    return ModelSummary(tuple(rows), graph.dt, graph.neuron_count(), graph.synapse_count(), weights,
+                        graph.parameter_count(), tuple(sorted(graph.back_edges)))

@@ -49,25 +49,31 @@ def bundled_data() -> Path:
     return DATA_DIR / "digits_test.npz"
 
 
-def load(source: Any, *, dt: float | None = None, input_shape: tuple[int, ...] | None = None) -> Graph:
-    """Turn ``source`` into a validated :class:`~spikec.ir.Graph`.
+def load(model: Any, *, dt: float | None = None, input_shape: tuple[int, ...] | None = None,
+         source: str | None = None) -> Graph:
+    """Turn ``model`` into a validated :class:`~spikec.ir.Graph`.
 
-    ``source`` may be a Graph, a path to a ``.nir`` file or to a spikec graph (``.npz``),
+    ``model`` may be a Graph, a path to a ``.nir`` file or to a spikec graph (``.npz``),
     ``"default"`` (the bundled digits model), a ``nir.NIRGraph``, or a ``torch.nn.Module`` (then
-    ``input_shape`` is required).  ``dt``
-    overrides the time step where the format has none of its own (NIR, PyTorch).
+    ``input_shape`` is required).  ``dt`` overrides the time step where the format has none of
+    its own (NIR, PyTorch).  ``source`` names the framework that wrote a NIR file
+    (``"snntorch"``, ``"rockpool"``, ``"spyx"``, ``"nir"``) and reads it as that framework
+    computes it: its exporter's dt, reset and discretization (``compiler/frontends/nir_sources.py``).
     """
-    if isinstance(source, Graph):
-        return source if dt is None else source.replace(dt=dt)
-    if isinstance(source, str) and source == DEFAULT_MODEL:
-        source = bundled_model()
-    if isinstance(source, (str, os.PathLike)):
-        return _load_file(Path(source), dt)
-    if type(source).__module__.startswith("nir"):
+    if source is not None and not _is_nir(model):
+        raise ModelImportError(f"source={source!r} applies to NIR models, and this is not one", parameter="source",
+                               fix="leave source out, or give a .nir file or a nir.NIRGraph")
+    if isinstance(model, Graph):
+        return model if dt is None else model.replace(dt=dt)
+    if isinstance(model, str) and model == DEFAULT_MODEL:
+        model = bundled_model()
+    if isinstance(model, (str, os.PathLike)):
+        return _load_file(Path(model), dt, source)
+    if _is_nir(model):
         from ..compiler.frontends.nir_io import from_nir
 
-        return from_nir(source, dt=dt)
-    if _is_torch_module(source):
+        return from_nir(model, dt=dt, framework=source)
+    if _is_torch_module(model):
         if input_shape is None:
             raise ModelImportError(
                 "importing a torch module needs the shape of one input sample",
@@ -76,18 +82,25 @@ def load(source: Any, *, dt: float | None = None, input_shape: tuple[int, ...] |
             )
         from ..compiler.frontends.torch_import import from_torch
 
-        return from_torch(source, input_shape=input_shape, dt=dt)
-    raise ModelImportError(f"cannot import an object of type {type(source).__name__}")
+        return from_torch(model, input_shape=input_shape, dt=dt)
+    raise ModelImportError(f"cannot import an object of type {type(model).__name__}")
 
 
-def _load_file(path: Path, dt: float | None) -> Graph:
+def _is_nir(model: Any) -> bool:
+    """A ``.nir`` path, or a ``nir.NIRGraph`` (a subclass of it too) without importing nir."""
+    if isinstance(model, (str, os.PathLike)):
+        return Path(model).suffix == ".nir"
+    return any(c.__module__.split(".")[0] == "nir" and c.__name__ == "NIRGraph" for c in type(model).__mro__)
+
+
+def _load_file(path: Path, dt: float | None, source: str | None = None) -> Graph:
     name = os.fspath(path)
     if not path.exists():
         raise ModelImportError(f"no such file: {name!r}")
     if path.suffix == ".nir":
         from ..compiler.frontends.nir_io import from_nir
 
-        return from_nir(path, dt=dt)
+        return from_nir(path, dt=dt, framework=source)
     if is_graph_file(path):
         graph = load_graph(path)
         return graph if dt is None else graph.replace(dt=dt)

@@ -6,7 +6,10 @@ when ``v > v_threshold``, reset to ``v_reset``) in ways its NIR file does not re
 they agree, spikes must match exactly; where they differ, the test names the difference,
 shows that the literal NIR reading disagrees, and applies exactly that difference to the
 imported graph to get an exact match again (so weights, shapes, edges and time constants
-are proven right, and the difference is proven to be the stated one and nothing else):
+are proven right, and the difference is proven to be the stated one and nothing else).  The
+differences are spikec's conventions (``compiler/frontends/nir_sources.py``,
+``from_nir(..., framework=...)``, ``spikec.load(..., source=...)``, ``--source``), so these
+tests check each convention against the framework's own forward pass:
 
 - **snnTorch 1.0** (``export_to_nir``, dt = 1e-4 s hard-coded: ``tau = dt/(1-beta)``,
   ``r = tau/dt``).  ``Leaky(reset_mechanism="zero")`` *is* NIR's LIF: exact.  The default
@@ -140,6 +143,10 @@ def test_snntorch_subtract_reset_is_subtract_next(kind):
     # the file says "reset to 0"; snnTorch subtracted the threshold one step later
     assert mismatches(ir.simulate(graph, x).output, native) > 0
     assert mismatches(ir.simulate(with_reset(graph, "subtract_next"), x).output, native) == 0
+    # ... which is what source="snntorch" reads, at snnTorch's dt without being told
+    as_snntorch = from_nir(snntorch_export(torch, net, x), framework="snntorch")
+    assert as_snntorch.dt == SNN_DT and as_snntorch.metadata["source"] == "snntorch"
+    assert mismatches(ir.simulate(as_snntorch, x).output, native) == 0
 
 
 def test_snntorch_scalar_beta_export_and_what_it_does_produce():
@@ -259,6 +266,9 @@ def test_rockpool_matches_with_its_exponential_discretization(neuron):
     assert native.sum() > 50 and native.max() == 1
     assert mismatches(ir.simulate(graph, x).output, native) > 0  # Euler + reset-to-0 is not Rockpool
     assert mismatches(ir.simulate(rockpool_equivalent(graph), x).output, native) == 0
+    as_rockpool = from_nir(exported, framework="rockpool")
+    assert as_rockpool.dt == RP_DT and from_nir(exported, framework="rockpool", dt=2e-3).dt == 2e-3
+    assert mismatches(ir.simulate(as_rockpool, x).output, native) == 0
 
 
 # --- Spyx ---------------------------------------------------------------------------------
@@ -297,3 +307,34 @@ def test_spyx_lif_matches_with_one_step_emission_latency():
     assert native.sum() > 50
     assert mismatches(ir.simulate(graph, x).output, native) > 0
     assert mismatches(ir.simulate(spyx_equivalent(graph), x).output, native) == 0
+    as_spyx = from_nir(exported, framework="spyx")
+    assert as_spyx.dt == 1.0
+    assert mismatches(ir.simulate(as_spyx, x).output, native) == 0
+
+
+def test_unknown_and_unchecked_sources_are_refused_by_name(tmp_path):
+    from spikec.errors import UnsupportedError
+
+    with pytest.raises(UnsupportedError, match="Sinabs pins nir<=1.0.4"):
+        from_nir(tmp_path / "never-read.nir", framework="sinabs")
+    with pytest.raises(UnsupportedError, match=r"one of \['nir', 'rockpool', 'snntorch', 'spyx'\]"):
+        from_nir(tmp_path / "never-read.nir", framework="brian")
+
+
+def test_source_through_the_api_and_the_cli(capsys):
+    import spikec
+    from spikec.cli import main
+    from spikec.errors import UnsupportedError
+
+    paper = os.path.join(os.path.dirname(__file__), "..", "data", "nir", "paper", "braille_noDelay_noBias_subtract.nir")
+    graph = spikec.load(paper, source="snntorch")  # the snnTorch Braille RNN of the NIR paper: subtract reset
+    assert graph.dt == SNN_DT and graph.metadata["source"] == "snntorch"
+    assert {n.reset.value for n in graph.nodes.values() if isinstance(n, ir.CubaLIF)} == {"subtract_next"}
+    with pytest.raises(ModelImportError, match="applies to NIR models"):
+        spikec.load("default", source="snntorch")
+    assert main(["info", paper, "--source", "snntorch"]) == 0
+    assert "dt = 0.0001 s" in capsys.readouterr().out
+    assert main(["info", paper, "--source", "norse"]) == 2
+    assert "Norse pulls a" in capsys.readouterr().err
+    with pytest.raises(UnsupportedError):
+        spikec.compile(paper, "loihi1", source="lava-dl")

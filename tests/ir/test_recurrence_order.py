@@ -4,10 +4,9 @@ are listed in, and it survives a NIR round trip (nir.read returns nodes in alpha
 from __future__ import annotations
 
 import numpy as np
+import spikec.ir as ir
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import spikec.ir as ir
 
 
 def _issue_graph(order: list[str], edge_order: list[int]) -> ir.Graph:
