@@ -5,7 +5,7 @@ A :class:`Pass` is a name, a one-line description and a function ``run(ir, spec,
 return a :class:`~spikec.ir.graph.Graph`; ``lower`` turns the graph into a
 :class:`~spikec.runtime.program.Program`; program passes (``map``) follow it.
 
-``compile_graph(graph, spec)`` runs :data:`DEFAULT_PASSES`, fold_batchnorm → map_delays →
+``compile_graph(graph, spec)`` runs :data:`DEFAULT_PASSES`, fold_batchnorm → fuse_linear → map_delays →
 quantize (when ``arithmetic="fixed"``) → lower → map (partition, place, route onto the spec's
 cores), or the names given as ``passes=``, and keeps every pass's record, so ``spikec compile
 --explain`` can say what each one did.  Every step is also callable alone
@@ -24,7 +24,7 @@ from ..hardware import HardwareSpec
 from ..ir.graph import Graph
 from ..runtime.program import Program
 from .lower import lower
-from .passes import fold_batchnorm, map_delays, quantize
+from .passes import fold_batchnorm, fuse_linear, map_delays, quantize
 from .passes.base import PassRecord
 
 __all__ = [
@@ -70,7 +70,7 @@ class Pass:
 
 
 PASSES: dict[str, Pass] = {}
-DEFAULT_PASSES: tuple[str, ...] = ("fold_batchnorm", "map_delays", "quantize", "lower", "map")
+DEFAULT_PASSES: tuple[str, ...] = ("fold_batchnorm", "fuse_linear", "map_delays", "quantize", "lower", "map")
 _KINDS = ("graph", "program")
 
 
@@ -104,6 +104,13 @@ def available_passes() -> dict[str, str]:
                "into its neurons' thresholds")
 def _fold_batchnorm(graph: Graph, spec: HardwareSpec, options: CompileOptions) -> tuple[Graph, PassRecord]:
     step = fold_batchnorm(graph, spec)
+    return step.graph, step.record
+
+
+@register_pass("fuse_linear", "fuse chains of linear maps (pooling -> convolution, Linear -> Linear, ...) into one "
+               "projection where that is exact")
+def _fuse_linear(graph: Graph, spec: HardwareSpec, options: CompileOptions) -> tuple[Graph, PassRecord]:
+    step = fuse_linear(graph, spec)
     return step.graph, step.record
 
 

@@ -85,7 +85,7 @@ class Options:
         help="fixed: quantize to the chip's widths; float: keep float neurons")
     passes: str | None = option(
         None, type="str", unit="pass names",
-        source="spikec: compiler/pipeline.py DEFAULT_PASSES (fold_batchnorm, map_delays, "
+        source="spikec: compiler/pipeline.py DEFAULT_PASSES (fold_batchnorm, fuse_linear, map_delays, "
         "quantize, lower, map)", help="comma-separated passes to run instead of the default list ('list' shows them)",
         none_means="default list")
 

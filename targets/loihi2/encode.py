@@ -17,7 +17,10 @@ program with the chip's timing; the IR delays stay the per-synapse delays ``d``.
   doubled (Lava keeps mixed weights as 7 bits + sign, scaled by 2) with ``weight_exp`` one lower,
   so ``(sum w_lava) << weight_exp == (sum w) << (input_shift - 6)`` exactly;
 - a projection bias (``input_bias``) joins the neuron bias (times ``2**input_shift``) when the
-  current decays fully each step (``du = 4096``, u = input): exact for v and spikes.
+  current decays fully each step (``du = 4096``, u = input): exact for v and spikes; into a
+  decaying current, :mod:`.compile` has already turned it into synapses from an always-on neuron;
+- weights beyond 8 bits that are an 8-bit weight times ``2**e`` (the always-on neuron's bias
+  digits) raise that connection's ``weight_exp`` by ``e``.
 
 Anything else is refused with the node, the parameter, the limit and a fix.
 """
@@ -195,12 +198,8 @@ def _connection(program: Program, j_index: int, graded: bool) -> list[Connection
                                fix="longer delays need relay neurons, which the Loihi 2 lowering does not build yet")
     shift = program.population(j.target).config["input_shift"] - ACT_SHIFT
     mixed = bool(w.size) and w.min() < 0 < w.max()
-    limit = 127 if mixed else 255
-    if w.size and np.abs(w).max() > limit:
-        raise UnsupportedError(
-            f"has a weight of magnitude {int(np.abs(w).max())}", node=j.name, parameter="weight",
-            limit=f"{'-128..127 (mixed signs)' if mixed else '0..255 in magnitude (one sign)'}",
-            fix="quantize with weight_bits <= 8")
+    extra = _weight_exponent(j.name, w, 127 if mixed else 255, mixed)
+    w, shift = w >> extra, shift + extra
     mode = "mixed" if mixed else ("inhibitory" if w.size and w.max() <= 0 and w.min() < 0 else "excitatory")
     has_delay = bool(d.size) and bool(np.any(d != 0))
     parts: list[Connection] = []
@@ -223,6 +222,21 @@ def _connection(program: Program, j_index: int, graded: bool) -> list[Connection
             weight_exp=shift - int(mixed), sign_mode=mode, graded=graded, dense=j.kind == "dense" and r == 0,
         ))
     return parts
+
+
+def _weight_exponent(name: str, w: np.ndarray, limit: int, mixed: bool) -> int:
+    """The smallest ``e`` with every weight a multiple of ``2**e`` whose quotient fits Lava's 8-bit
+    weight (0 for weights that fit): the connection's weight exponent grows by ``e``, exactly."""
+    big = int(np.abs(w).max()) if w.size else 0
+    for e in range(0, 63):
+        if big >> e <= limit and not np.any(w & ((1 << e) - 1)):
+            return e
+        if big >> e <= limit:
+            break
+    raise UnsupportedError(
+        f"has a weight of magnitude {big}, which is no 8-bit weight times a power of two", node=name,
+        parameter="weight", limit=f"{'-128..127 (mixed signs)' if mixed else '0..255 in magnitude (one sign)'}",
+        fix="quantize with weight_bits <= 8")
 
 
 def encode(program: Program) -> LavaNetwork:

@@ -41,7 +41,7 @@ def _same_program(a, b) -> None:
 def test_every_pass_is_listed_with_a_description_in_the_default_order() -> None:
     passes = available_passes()
     assert tuple(passes)[:len(DEFAULT_PASSES)] == DEFAULT_PASSES == (
-        "fold_batchnorm", "map_delays", "quantize", "lower", "map")
+        "fold_batchnorm", "fuse_linear", "map_delays", "quantize", "lower", "map")
     assert all(isinstance(d, str) and d and "\n" not in d for d in passes.values())
 
 
@@ -52,7 +52,7 @@ def test_default_list_is_the_old_fixed_pipeline(model) -> None:
     _same_program(default.program, named.program)
     assert default.program.arithmetic == "fixed"
     floating = compile_graph(model, LOIHI1_SPEC, arithmetic="float")
-    assert [r.name for r in floating.records] == ["fold_batchnorm", "map_delays", "lower", "map"]
+    assert [r.name for r in floating.records] == ["fold_batchnorm", "fuse_linear", "map_delays", "lower", "map"]
 
 
 def test_a_chosen_subset_runs_in_the_given_order() -> None:
@@ -72,7 +72,8 @@ def test_a_chosen_subset_runs_in_the_given_order() -> None:
 
 
 @pytest.mark.parametrize("passes, arithmetic, words", [
-    (["fold_batchnorm", "inline", "lower"], "fixed", ["'inline'", "fold_batchnorm, map_delays, quantize, lower, map"]),
+    (["fold_batchnorm", "inline", "lower"], "fixed",
+     ["'inline'", "fold_batchnorm, fuse_linear, map_delays, quantize, lower, map"]),
     (["fold_batchnorm", "quantize"], "fixed", ["'lower'", "mandatory"]),
     (["fold_batchnorm", "lower"], "fixed", ["'quantize'", "mandatory", "arithmetic='fixed'"]),
     (["quantize", "lower"], "float", ["'quantize'", "arithmetic='float'"]),
