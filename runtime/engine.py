@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
@@ -134,7 +135,6 @@ def run(
     pop_counters = np.zeros((batch, tsteps, len(program.populations), len(COUNTERS)), np.int64)
     core_counters = np.zeros((batch, tsteps, program.n_cores, len(COUNTERS)), np.int64)
     fn = lib.sk_run_fixed if fixed else lib.sk_run_float
-    bounds = np.linspace(0, batch, n_threads + 1).astype(int)
 
     def call(lo: int, hi: int) -> int:
         args = ffi.new("sk_run_args *")
@@ -147,11 +147,7 @@ def run(
         return fn(args)
 
     if batch and steps:
-        if n_threads == 1:
-            codes = [call(0, batch)]
-        else:
-            with ThreadPoolExecutor(n_threads) as ex:
-                codes = list(ex.map(call, bounds[:-1], bounds[1:]))
+        codes = _in_chunks(call, batch, n_threads)
         if any(codes):
             raise SimulationError("the C engine could not allocate its state",
                                   fix="run fewer samples or a smaller program")
@@ -450,3 +446,39 @@ def _row_abs_max(j: Any, program: Program) -> float:
     if j.kind == "sparse":
         return float(np.bincount(j.target_index, weights=w).max())
     return float(w.reshape(w.shape[0], -1).sum(axis=1).max())
+
+
+# Chunks per thread: a C call cannot be interrupted, so a run is cut into several calls per
+# thread, and Ctrl-C stops it after the chunks in flight (samples are independent, so chunking
+# changes no result).
+_CHUNKS_PER_THREAD = 8
+
+
+def _in_chunks(call: Any, batch: int, n_threads: int) -> list[int]:
+    """``call(lo, hi)`` over samples ``[0, batch)`` in chunks spread over ``n_threads`` threads;
+    the status codes of the calls.  The main thread only waits, so a KeyboardInterrupt reaches
+    it; the threads then stop after their current chunk and the interrupt is raised again."""
+    per = max(1, -(-batch // (n_threads * _CHUNKS_PER_THREAD)))
+    chunks = [(lo, min(batch, lo + per)) for lo in range(0, batch, per)]
+    stop = threading.Event()
+
+    def worker(part: list[tuple[int, int]]) -> int:
+        for lo, hi in part:
+            if stop.is_set():
+                return 0
+            code = call(lo, hi)
+            if code:
+                return int(code)
+        return 0
+
+    ex = ThreadPoolExecutor(n_threads)
+    futures = [ex.submit(worker, chunks[k::n_threads]) for k in range(min(n_threads, len(chunks)))]
+    try:
+        while wait(futures, timeout=0.2).not_done:
+            pass
+    except KeyboardInterrupt:
+        stop.set()
+        raise
+    finally:
+        ex.shutdown(wait=True)
+    return [f.result() for f in futures]
