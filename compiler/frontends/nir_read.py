@@ -15,7 +15,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from ...errors import GraphValidationError, ModelImportError, ShapeError, UnsupportedError
+from ...errors import GraphValidationError, ModelImportError, ShapeError, SpikecError, UnsupportedError
 from ...ir.limits import ENV_VAR, check_size
 from .nir_nodes import PASS_THROUGH, NodeSpec, declared_input_shape
 
@@ -81,8 +81,12 @@ def _read_file(path: str) -> dict[str, Any]:
                     fix="write it with nir.write() or an exporter's to_nir",
                 )
             return _read_group(node, path)
-    except OSError as exc:
-        raise ModelImportError(f"cannot read {path!r} as a NIR (HDF5) file: {exc}", fix="is it a .nir file?") from None
+    except SpikecError:
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+        # h5py reports a damaged file's internals (heaps, B-trees, headers) with any of these.
+        raise ModelImportError(f"cannot read {path!r} as a NIR (HDF5) file: {type(exc).__name__}: {exc}",
+                               fix="is it a .nir file, written completely? (a damaged or truncated file)") from None
 
 
 def _read_group(root: Any, path: str) -> dict[str, Any]:
