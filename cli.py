@@ -119,8 +119,8 @@ def print_info(summary: api.ModelSummary, console: Console, title: str) -> None:
     console.print(table)
     recurrent = ", ".join(f"{a}->{b}" for a, b in summary.recurrent) or "none"
     console.print(
-        f"dt = {summary.dt:g} s   neurons = {summary.neurons:,}   connections = {summary.synapses:,} "
-        f"(stored weights {summary.weights:,})   "
+        f"dt = {summary.dt:g} s   neurons = {summary.neurons:,}   connections = {summary.synapses:,}   "
+        f"weights = {summary.weights:,}   "
         f"parameters = {summary.parameters:,}   recurrent edges: {recurrent}"
     )
 
