@@ -233,3 +233,21 @@ def test_cli_estimate_prints_breakdown_and_sources(capsys: pytest.CaptureFixture
     assert main(["estimate", "default", "--samples", "10"]) == 0
     out = capsys.readouterr().out
     assert "synaptic ops" in out and "Davies et al. 2018" in out and "Loihi 1 value" in out
+
+
+@needs_lava
+@pytest.mark.parametrize("shift", [6, 7, 8])
+def test_a_projection_bias_follows_the_population_input_shift(shift: int) -> None:
+    """A projection bias into a one-step current (du = 4096) moves into the LIF bias as
+    input_bias << input_shift: the program's shift, not Lava's fixed act_shift of 6 (issue 12: every
+    other test uses 6, so a fixed shift there went unnoticed)."""
+    w = np.array([[3, -2], [1, 4], [-5, 2]])
+    fixed = ir.FixedCubaLIF(du=[4096] * 3, dv=[300] * 3, bias=[0] * 3, v_threshold=[64 * 6] * 3, v_reset=[0] * 3,
+                            input_shift=shift, u_overflow="lava_wrap")
+    graph = ir.Graph({"in": ir.Input((2,)), "w": ir.Affine(w, np.array([2, -1, 1])), "n": fixed, "out": ir.Output()},
+                     [("in", "w"), ("w", "n"), ("n", "out")], dt=1e-3)
+    program = loihi_timing(lower(graph))
+    lif = encode(program).lifs[0]
+    assert (lif.bias_mant.astype(np.int64) << lif.bias_exp).tolist() == [v << shift for v in (2, -1, 1)]
+    ours = assert_same(program, {"in": spikes((3, 30, 2), p=0.4, seed=shift)}, 30)
+    assert ours["n"].sum() > 0
