@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping
 
 from ..errors import SpecError, UnsupportedError
+from ..hardware import Sourced
 
-__all__ = ["Options", "OptionInfo", "option"]
+__all__ = ["Options", "OptionInfo", "option", "weight_bits_option"]
 
 _TYPES = {"int": int, "float": float, "bool": bool, "str": str}
 
@@ -64,6 +65,13 @@ def option(default: Any, *, type: str, unit: str = "", low: float | None = None,
     meta = {"type": type, "unit": unit, "low": low, "high": high, "choices": choices, "source": source, "help": help,
             "none_means": none_means}
     return dataclasses.field(default=default, metadata={"spikec": meta})
+
+
+def weight_bits_option(widest: Sourced) -> Any:
+    """The compiler's ``weight_bits`` knob narrowed to a chip's widest weight, with its source
+    (a target declares ``weight_bits: int | None = weight_bits_option(SPEC.weight_bits)``)."""
+    return option(None, type="int", unit="bits", low=1, high=widest.value, source=widest.source,
+                  help=f"signed weight width to quantize to (default: {widest.value})")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from ...compiler.pipeline import Compiled
 from ...hardware.loihi import LOIHI1_COSTS, LOIHI1_SPEC
 from ...ir.graph import Graph
 from ...runtime.cost import CostTable
-from ..options import Options, option
+from ..options import Options, weight_bits_option
 from ..pipeline import compile_for
 from ..protocol import ONE_STEP_PER_HOP, Target
 
@@ -27,9 +27,7 @@ LOIHI1 = CostTable(name="Loihi (Davies 2018, Table 2)", **LOIHI1_COSTS)
 class Loihi1Options(Options):
     target: ClassVar[str] = "loihi1"
 
-    weight_bits: int | None = option(None, type="int", unit="bits", low=1, high=LOIHI1_SPEC.value("weight_bits"),
-                                     source=LOIHI1_SPEC.weight_bits.source,
-                                     help="signed weight width to quantize to (default: 8)")
+    weight_bits: int | None = weight_bits_option(LOIHI1_SPEC.weight_bits)
 
 
 def _compile(graph: Graph, options: Options, calibration: Any) -> Compiled:

@@ -37,7 +37,7 @@ from ...compiler.timing import hop_latency
 from ...errors import UnsupportedError
 from ...ir.graph import Graph
 from ...runtime.program import Population, Program, Projection
-from ..options import Options, option
+from ..options import Options, option, weight_bits_option
 from ..protocol import ONE_STEP_PER_HOP
 from .encode import DECAY_BITS, MAX_DELAY, encode
 from .spec import LOIHI2_SPEC
@@ -52,9 +52,7 @@ _DIGIT_BITS = 7               # bias digits fit a mixed-sign Lava weight (7 bits
 class Loihi2Options(Options):
     target: ClassVar[str] = "loihi2"
 
-    weight_bits: int | None = option(None, type="int", unit="bits", low=1, high=LOIHI2_SPEC.value("weight_bits"),
-                                     source=LOIHI2_SPEC.weight_bits.source,
-                                     help="signed weight width to quantize to (default: 8)")
+    weight_bits: int | None = weight_bits_option(LOIHI2_SPEC.weight_bits)
     per_channel: bool = option(False, type="bool", choices=(False,),
                                source="Lava's LIF has one vth per process (lava-nc 0.10 PyLifModelBitAcc)",
                                help="per-channel scales become per-neuron thresholds; quantize per layer for Loihi 2")

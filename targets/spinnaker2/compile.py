@@ -16,7 +16,7 @@ from ...errors import ResourceLimitError
 from ...ir.graph import Graph
 from ...runtime.program import Program
 from ...runtime.synapses import program_synapses
-from ..options import Options, option
+from ..options import Options, option, weight_bits_option
 from ..pipeline import compile_for
 from ..protocol import ONE_STEP_PER_HOP
 from .cost import SPINNAKER2_COSTS
@@ -43,9 +43,7 @@ class Spinnaker2Options(Options):
 
     target: ClassVar[str] = "spinnaker2"
 
-    weight_bits: int | None = option(None, type="int", unit="bits", low=1, high=SPINNAKER2_CHIP.weight_bits.value,
-                                     source=SPINNAKER2_CHIP.weight_bits.source,
-                                     help="signed weight width to quantize to (default: 16)")
+    weight_bits: int | None = weight_bits_option(SPINNAKER2_CHIP.weight_bits)
     chips: int | None = option(None, type="int", unit="chips", low=1, source=SPINNAKER2_CHIP.chips_per_board.source
                                + " (boards tile; default: as many as the network needs)",
                                help="chips available (a what-if; default: as many as needed)",
