@@ -190,7 +190,9 @@ def estimate(model: Any, target: str | Target = "loihi2", data: Dataset | str | 
     per = max(1, report.data.samples)
     activity = {k: sum(c[k] for c in totals.values()) / per
                 for k in ("synops", "nu_active", "nu_idle", "spikes", "msg_local", "msg_remote", "hops_x", "hops_y")}
-    return EstimateReport(chip, report.program, report.estimate, activity, report.notes, chip.constants(),
+    # The constants the estimate was computed with (a what-if such as SpiNNaker2's tick changes them).
+    constants = report.estimate.constants or chip.constants()
+    return EstimateReport(chip, report.program, report.estimate, activity, report.notes, constants,
                           report.data, report.result.steps, report.accuracy)
 
 

@@ -19,7 +19,7 @@ rather than silently counted as zero.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Mapping
 
 import numpy as np
@@ -95,6 +95,7 @@ class Estimate:
     active_cores: int
     missing: tuple[str, ...]
     sources: Mapping[str, str]
+    constants: Mapping[str, Sourced] = field(default_factory=dict)   # what it was computed with
 
     def summary(self) -> str:
         lines = [f"{self.table}: {self.energy * 1e6:.4g} uJ and {self.latency * 1e3:.4g} ms per sample"]
@@ -128,8 +129,8 @@ def estimate(counters: Counters, table: CostTable) -> Estimate:
 
     breakdown: dict[str, float] = {}
     per_pop: dict[str, dict[str, float]] = {p: {} for p in counters.populations}
-    for term, counter, field in _ENERGY_TERMS:
-        e = value(field, term)
+    for term, counter, name in _ENERGY_TERMS:
+        e = value(name, term)
         if e is None:
             continue
         by_pop = pop[..., col[counter]].sum(axis=(0, 1)) * e / batch
@@ -169,5 +170,6 @@ def estimate(counters: Counters, table: CostTable) -> Estimate:
         active_cores=active_cores,
         missing=tuple(missing),
         sources=table.sources(),
+        constants={name: getattr(table, name) for name in table.sources()},
     )
 

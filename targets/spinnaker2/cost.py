@@ -161,7 +161,7 @@ def estimate_spinnaker2(counters: Counters, costs: Spinnaker2Costs, *, chips: in
         table=costs.name, energy=float(sum(breakdown.values())), breakdown=breakdown,
         per_population={p: {} for p in counters.populations}, latency=wall,
         step_latency=np.maximum(busy.max(axis=2).mean(axis=0), tick), active_cores=pes,
-        missing=tuple(missing), sources=costs.sources(),
+        missing=tuple(missing), sources=costs.sources(), constants=costs.constants(),
     )
 
 

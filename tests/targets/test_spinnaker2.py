@@ -190,6 +190,8 @@ def test_the_tick_is_a_what_if_and_the_run_says_which_tick_fits() -> None:
     assert fast.estimate.latency == pytest.approx(slow.estimate.latency * 0.7)
     idle = "idle power (chips x time)"
     assert fast.estimate.breakdown[idle] == pytest.approx(slow.estimate.breakdown[idle] * 0.7)
+    # the constants an estimate shows are the ones it was computed with
+    assert spikec.estimate(graph, "spinnaker2", data, options={"tick_us": 700}).constants["tick_s"].value == 7e-4
     fits = next(line for line in slow.notes if "would fit the busiest PE" in line)
     tick = int(fits.split("--tick-us ")[1].split(")")[0])
     assert 100 < tick < 1000
