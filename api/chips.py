@@ -54,7 +54,8 @@ def compile(model: Any, target: str | Target = "loihi1", *, options: Options | M
             dt: float | None = None, source: str | None = None) -> Compiled:
     """Compile ``model`` (anything :func:`~spikec.load` takes) for ``target`` with its
     ``options`` (a dict of knob -> value, see ``spikec targets``); ``calibration`` input spikes
-    make the quantize pass report how the chip's spikes agree with the float model's."""
+    choose the quantization scales (the best spike agreement with the float model per population,
+    ``compiler/passes/calibrate.py``) and the quantize pass reports the agreement."""
     chip = _target(target)
     graph = load(model, dt=dt, source=source)
     if isinstance(calibration, Dataset):

@@ -42,6 +42,12 @@ saturating arithmetic would, and every clamp is counted per layer in the record
 wraps at ``state_bits`` (Lava's Loihi model); the input cap above keeps one step's input
 inside ``u``.
 
+**Calibration.**  With ``calibration`` inputs the scale above is only the starting point: per
+population, in execution order, the candidates :math:`S_P 2^{k/4}` (k = -4..4) are tried and the
+one whose spikes agree best with the float reference on those inputs is kept (ties: the default;
+candidates that clamp are reported, and chosen only with ``calibration_saturation=True``);
+see :mod:`spikec.compiler.passes.calibrate`.  Saturation of a chosen candidate is counted as below.
+
 **Record** (one :class:`Change` per population): ``scale`` (float, or [min, max] per channel),
 ``input_shift``, ``max_weight_error`` (largest :math:`|W_{dequantized} - W|` in the float
 graph's weight units), ``saturated``, ``limited_by``; with ``calibration`` inputs also
@@ -80,6 +86,7 @@ from ...ir.neurons import IF, Integrator, Neuron, Reset, Threshold
 from ...ir.norm import BatchNorm, MembraneBatchNorm
 from ...ir.reshape import Flatten
 from .base import Change, PassRecord, PassResult, format_figure
+from .calibrate import calibrate_scales, step_factor, step_shift
 
 __all__ = ["quantize"]
 
@@ -192,14 +199,17 @@ def quantize(
     per_channel: bool = False,
     calibration: np.ndarray | Mapping[str, np.ndarray] | None = None,
     scales: Mapping[str, float | np.ndarray] | None = None,
+    calibration_saturation: bool = False,
 ) -> PassResult:
     """Quantize ``graph`` to ``spec`` (see the module docstring).
 
     ``weight_bits`` overrides ``spec.weight_bits``; ``per_channel`` picks one scale per neuron
     or channel instead of one per population; ``calibration`` (input spikes ``(batch, time,
-    *shape)``, or one array per Input) measures float-vs-fixed agreement into the record and
-    bounds the input magnitude; ``scales`` forces the scale of named populations (input_shift
-    0; whatever no longer fits saturates and is counted).
+    *shape)``, or one array per Input) chooses each population's scale by spike agreement
+    (:mod:`.calibrate`), reports float-vs-fixed agreement into the record and bounds the input
+    magnitude; ``scales`` forces the scale of named populations (input_shift
+    0; whatever no longer fits saturates and is counted); ``calibration_saturation`` lets
+    calibration choose a scale that clamps (counted in the record; by default it never adds one).
     """
     lim = _limits(spec, weight_bits)
     scales = dict(scales or {})
@@ -209,6 +219,36 @@ def quantize(
     _check_supported(graph)
     in_max = _input_magnitudes(graph, calibration)
 
+    def build(steps: Mapping[str, int]) -> tuple[Graph, dict[str, np.ndarray], list[Change]]:
+        return _quantize_graph(graph, lim, per_channel, scales, in_max, steps)
+
+    if calibration is None:
+        out, pop_scale, changes = build({})
+        calibrated: dict[str, Any] = {}
+    else:  # calibration data chooses the scales (compiler/passes/calibrate.py)
+        pops = [n for n in graph.order if isinstance(graph.nodes[n], Neuron)]
+        out, pop_scale, changes, calibrated = calibrate_scales(graph, calibration, build, pops, fixed=scales,
+                                                                allow_saturation=calibration_saturation)
+
+    summary: dict[str, Any] = {
+        "weight_bits": lim["weight_bits"],
+        "per_channel": bool(per_channel),
+        "state_bits": lim["state_bits"],
+        "decay_bits": lim["decay_bits"],
+        "saturated": sum(sum(c.figures["saturated"].values()) for c in changes),
+        "max_weight_error": max((c.figures["max_weight_error"] for c in changes), default=0.0),
+    }
+    if calibration is not None:
+        changes, extra = _agreement(graph, out, calibration, changes, pop_scale)
+        summary.update(extra, **calibrated)
+    return PassResult(out, PassRecord("quantize", tuple(changes), summary))
+
+
+def _quantize_graph(graph: Graph, lim: Mapping[str, Any], per_channel: bool, scales: Mapping[str, Any],
+                    in_max: Mapping[str, float],
+                    steps: Mapping[str, int]) -> tuple[Graph, dict[str, np.ndarray], list[Change]]:
+    """Every population at its scale (calibration step ``steps[name]``, 0 = the default scale):
+    (the integer graph, per-neuron scale of each population, one Change per population)."""
     nodes: dict[str, Any] = dict(graph.nodes)
     pop_scale: dict[str, np.ndarray] = {}  # per-neuron scale of each population, in its shape
     changes: list[Change] = []
@@ -223,11 +263,11 @@ def quantize(
         note = None
         try:
             new_pop, new_proj, scale, figures = _quantize_population(
-                graph, name, node, paths, lim, per_channel and not force_layer, scales.get(name)
+                graph, name, node, paths, lim, per_channel and not force_layer, scales.get(name), steps.get(name, 0)
             )
         except _Fallback as exc:
             new_pop, new_proj, scale, figures = _quantize_population(graph, name, node, paths, lim, False,
-                                                                     scales.get(name))
+                                                                     scales.get(name), steps.get(name, 0))
             note = f"one scale for the layer: a per-channel scale does not fit the shared weights of '{exc.args[0]}'"
         if per_channel and force_layer:
             note = "one scale for the layer: it is a non-spiking output, decoded by argmax"
@@ -243,20 +283,7 @@ def quantize(
     for name, node in graph.nodes.items():
         if isinstance(node, AvgPool2d):
             nodes[name] = SumPool2d(kernel_size=node.kernel_size, stride=node.stride, padding=node.padding)
-    out = graph.replace(nodes=nodes)
-
-    summary: dict[str, Any] = {
-        "weight_bits": lim["weight_bits"],
-        "per_channel": bool(per_channel),
-        "state_bits": lim["state_bits"],
-        "decay_bits": lim["decay_bits"],
-        "saturated": sum(sum(c.figures["saturated"].values()) for c in changes),
-        "max_weight_error": max((c.figures["max_weight_error"] for c in changes), default=0.0),
-    }
-    if calibration is not None:
-        changes, extra = _agreement(graph, out, calibration, changes, pop_scale)
-        summary.update(extra)
-    return PassResult(out, PassRecord("quantize", tuple(changes), summary))
+    return graph.replace(nodes=nodes), pop_scale, changes
 
 
 # --- what can be quantized ------------------------------------------------------------------
@@ -479,8 +506,8 @@ def _row_stat(graph: Graph, path: _Path, values: np.ndarray, how: str) -> np.nda
 
 
 def _quantize_population(graph: Graph, name: str, node: Neuron, paths: list[_Path], lim: dict[str, int],
-                         per_channel: bool,
-                         forced: Any) -> tuple[FixedCubaLIF, dict[str, Any], np.ndarray, dict[str, Any]]:
+                         per_channel: bool, forced: Any,
+                         step: int = 0) -> tuple[FixedCubaLIF, dict[str, Any], np.ndarray, dict[str, Any]]:
     """One population and its incoming projections: (FixedCubaLIF, new projections, per-neuron
     scale, record figures).  Raises ``_Fallback`` when a per-channel scale does not fit a
     projection that shares its weights across the channel."""
@@ -491,6 +518,8 @@ def _quantize_population(graph: Graph, name: str, node: Neuron, paths: list[_Pat
         shift, limited_by = lim["min_shift"], "forced"
     else:
         scale, shift, limited_by = _choose_scale(graph, name, node.shape, paths, t, lim, per_channel)
+        if step:  # calibration's candidate: S0 * 2^(step/4) (compiler/passes/calibrate.py)
+            scale, shift = scale * step_factor(step), step_shift(step, shift, lim["min_shift"])
     new_proj, max_err, sat_weights, sat_biases = _quantize_projections(graph, paths, scale, shift, lim)
     fixed, sat_neuron = _fixed_neuron(name, node, t, scale, shift, lim)
     sat = {"weights": sat_weights, "biases": sat_biases + sat_neuron["biases"], "thresholds": sat_neuron["thresholds"]}
