@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from spikec.api import load
+from spikec.errors import UnsupportedError
 from spikec.ir import decode_rate, simulate
 from spikec.runtime import run
 from spikec.targets.loihi2 import TARGET as LOIHI2
@@ -95,6 +96,12 @@ def test_braille_compiles_for_both_chips(name: str, graphs: dict, loihi2: dict) 
     assert has_source == (name == "braille_bias")
     hidden = 38 if name == "braille_bias" else 40
     assert neurons(program) == ["lif1.lif", "lif2"] and program.neuron_count() == hidden + 7 + has_source
+    if name == "braille_bias":
+        # SpiNNaker2 lowers the biased recurrent projection through a relay, a hop more on the loop:
+        # the chip would compute something else than the model, so it is refused by name.
+        with pytest.raises(UnsupportedError, match="relay population 'lif1.w_rec' sits on a recurrent loop"):
+            SPINNAKER2.compile(graphs[name])
+        return
     s2 = SPINNAKER2.compile(graphs[name])
     out = run(s2.program, {"input": stand_in(name, 2)}, 258)
     assert out.output.shape == (2, 258, 7)

@@ -224,3 +224,20 @@ def test_a_broken_plugin_is_named_not_a_crash(tmp_path: Path) -> None:
     p = subprocess.run([sys.executable, "-m", "spikec.cli", "run", "default", "--target", "brokenchip"],
                        capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 2 and "brokenchip_missing" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_relay_on_a_recurrent_loop_is_refused_where_it_would_change_the_loop() -> None:
+    # A bias on a recurrent projection lowers through a relay population: one more hop on the loop.
+    rng = np.random.default_rng(0)
+    lif = spikec.ir.make_population(spikec.ir.LIF, 4, tau=1e-2, v_threshold=0.5)
+    nodes = {"in": spikec.ir.Input((3,)), "w": spikec.ir.Linear(rng.normal(size=(4, 3))), "h": lif,
+             "rec": spikec.ir.Affine(rng.normal(0, 0.1, (4, 4)), np.full(4, 0.05)), "out": spikec.ir.Output()}
+    edges = [("in", "w"), ("w", "h"), ("h", "rec"), ("rec", "h"), ("h", "out")]
+    graph = spikec.ir.Graph(nodes, edges, dt=1e-3)
+    for name in ("loihi1", "spinnaker2"):
+        with pytest.raises(UnsupportedError, match="relay population 'rec' sits on a recurrent loop") as info:
+            get_target(name).compile(graph)
+        assert info.value.node == "rec" and "loihi2" in info.value.fix
+    assert get_target("loihi2").compile(graph).program.neuron_count() == 5  # the bias rides an always-on neuron
+    no_bias = graph.with_node("rec", spikec.ir.Linear(nodes["rec"].weight))
+    assert get_target("spinnaker2").compile(no_bias).program.neuron_count() == 4  # no relay at all
