@@ -55,24 +55,26 @@ def accuracy(model: torch.nn.Module, spikes: np.ndarray, labels: np.ndarray) -> 
     return float(np.mean(decode_rate(out) == labels))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments(description: str) -> argparse.Namespace:
+    """The options both training scripts take (this one and data/train_rnn_digits.py)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+
+def split(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's digits, 80 % / 20 % stratified: x_train, x_test, y_train, y_test."""
     digits = load_digits()
-    x_train, x_test, y_train, y_test = train_test_split(
-        digits.data, digits.target, test_size=0.2, random_state=args.seed, stratify=digits.target
-    )
-    test_spikes = encode(x_test, args.steps, rng)
+    return train_test_split(digits.data, digits.target, test_size=0.2, random_state=seed, stratify=digits.target)
 
-    model = build_model()
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+
+def train(model: torch.nn.Module, lr: float, x_train: np.ndarray, y_train: np.ndarray, test_spikes: np.ndarray,
+          y_test: np.ndarray, args: argparse.Namespace, rng: np.random.Generator) -> float:
+    """Adam with a cosine schedule on spike counts, a fresh rate code every epoch; seconds taken."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.epochs)
     t0 = time.perf_counter()
     for epoch in range(args.epochs):
@@ -92,7 +94,19 @@ def main() -> None:
         if epoch % 5 == 4 or epoch == args.epochs - 1:
             print(f"epoch {epoch + 1:3d}  loss {loss.item():.3f}  "
                   f"test accuracy {accuracy(model, test_spikes, y_test):.4f}")
-    print(f"trained in {time.perf_counter() - t0:.1f} s")
+    seconds = time.perf_counter() - t0
+    print(f"trained in {seconds:.1f} s")
+    return seconds
+
+
+def main() -> None:
+    args = arguments(__doc__.split("\n\n")[0])
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    x_train, x_test, y_train, y_test = split(args.seed)
+    test_spikes = encode(x_test, args.steps, rng)
+    model = build_model()
+    train(model, 2e-3, x_train, y_train, test_spikes, y_test, args, rng)
 
     model.eval()
     torch_acc = accuracy(model, test_spikes, y_test)

@@ -15,29 +15,18 @@ Everything is seeded.  This model is used by ``tests/compiler/test_calibrate.py`
 
 from __future__ import annotations
 
-import argparse
-import time
-from pathlib import Path
-
 import numpy as np
 import torch
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 from spikec import ir
 from spikec.api import decode_rate
 from spikec.compiler.frontends.nir_io import write_nir
 from spikec.nn import LIF
 from spikec.nn.neurons import spike
+from train_digits import arguments, encode, split, train  # same folder: the same data and loop
 
 DT = 1e-3
 TAU = 10e-3
 HIDDEN = 64
-
-
-def encode(images: np.ndarray, steps: int, rng: np.random.Generator) -> np.ndarray:
-    """Bernoulli rate code, as in data/train_digits.py."""
-    p = images / 16.0
-    return (rng.random((images.shape[0], steps, images.shape[1])) < p[:, None, :]).astype(np.float32)
 
 
 class RecurrentDigits(torch.nn.Module):
@@ -81,52 +70,15 @@ class RecurrentDigits(torch.nn.Module):
         return ir.Graph(nodes, edges, dt=DT)
 
 
-def accuracy(model: torch.nn.Module, spikes: np.ndarray, labels: np.ndarray) -> float:
-    with torch.no_grad():
-        out = model(torch.from_numpy(spikes)).numpy()
-    return float(np.mean(decode_rate(out) == labels))
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent)
-    args = parser.parse_args()
-
+    args = arguments(__doc__.split("\n\n")[0])
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)
     rng = np.random.default_rng(args.seed)
-    digits = load_digits()
-    x_train, x_test, y_train, y_test = train_test_split(
-        digits.data, digits.target, test_size=0.2, random_state=args.seed, stratify=digits.target
-    )
+    x_train, x_test, y_train, y_test = split(args.seed)
     test_spikes = encode(x_test, args.steps, rng)
-
     model = RecurrentDigits()
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.epochs)
-    t0 = time.perf_counter()
-    for epoch in range(args.epochs):
-        model.train()
-        spikes = torch.from_numpy(encode(x_train, args.steps, rng))
-        target = torch.from_numpy(y_train)
-        order = torch.randperm(len(target))
-        for i in range(0, len(order), 64):
-            idx = order[i: i + 64]
-            counts = model(spikes[idx]).sum(dim=1)
-            loss = torch.nn.functional.cross_entropy(counts, target[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        sched.step()
-        model.eval()
-        if epoch % 5 == 4 or epoch == args.epochs - 1:
-            print(f"epoch {epoch + 1:3d}  loss {loss.item():.3f}  "
-                  f"test accuracy {accuracy(model, test_spikes, y_test):.4f}")
-    train_s = time.perf_counter() - t0
-    print(f"trained in {train_s:.1f} s")
+    train_s = train(model, 3e-3, x_train, y_train, test_spikes, y_test, args, rng)
 
     graph = model.to_graph()
     assert ("w_rec", "lif") in graph.back_edges, graph.back_edges
