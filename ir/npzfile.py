@@ -143,13 +143,33 @@ def _remove(path: Path) -> None:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def is_file(path: str | os.PathLike, key: str) -> bool:
-    """Whether ``path`` is an npz file with a header under ``key`` (anything unreadable is not)."""
+def is_file(path: Any, key: str, error: type[SpikecError]) -> bool:
+    """Whether ``path`` is an ``.npz`` (zip) holding the entry ``key`` (a spikec header): False for
+    a missing or foreign file, ``error`` naming the cause for one that cannot be read at all."""
+    if not isinstance(path, (str, os.PathLike)) or not os.path.exists(path):
+        return False
+    name = os.fspath(path)
+    if os.path.isdir(path):
+        raise error(f"cannot read {name!r}: it is a directory", fix="give the path of a file")
+    try:
+        with open(path, "rb") as fh:
+            start = fh.read(4)
+    except PermissionError:
+        raise error(f"cannot read {name!r}: permission denied",
+                    fix="make the file readable (chmod u+r) or run as its owner") from None
+    except OSError as exc:
+        raise error(f"cannot read {name!r}: {exc.strerror or exc}") from None
+    if not start:
+        raise error(f"cannot read {name!r}: the file is empty (0 bytes)",
+                    fix="an interrupted save or copy leaves an empty file; write it again")
+    if not start.startswith(_ZIP_MAGIC):
+        return False  # a foreign file (HDF5, .npy, text): the caller says what it expected
     try:
         with zipfile.ZipFile(path) as zf:
-            return key + ".npy" in zf.namelist()
-    except Exception:  # noqa: BLE001 - a missing, foreign or damaged file is simply not one
-        return False
+            return f"{key}.npy" in zf.namelist()
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise error(f"cannot read {name!r}: the .npz (zip) file is truncated or damaged ({exc})",
+                    fix="an interrupted save or copy leaves a partial file; write or copy it again") from None
 
 
 @contextmanager

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import zipfile
 from enum import Enum
 from typing import Any
 
 import numpy as np
 
-from ..errors import GraphValidationError, ModelImportError, SpikecError
+from ..errors import GraphValidationError, ModelImportError
 from . import npzfile
 from .graph import Graph
 from .node import Node
 
-__all__ = ["save_graph", "load_graph", "is_graph_file", "probe_npz", "FORMAT"]
+__all__ = ["save_graph", "load_graph", "is_graph_file", "FORMAT"]
 
 FORMAT = "spikec-graph/1"
 _HEADER = "__spikec_graph__"
@@ -146,36 +145,7 @@ def is_graph_file(path: str | os.PathLike) -> bool:
     A missing file or a foreign one (a ``.nir``, text) is not; a file that cannot be read at all
     (permission denied, a directory, empty, a truncated or damaged zip) raises
     :class:`ModelImportError` saying which, since "not a graph" would hide the cause."""
-    return probe_npz(path, _HEADER, ModelImportError)
-
-
-def probe_npz(path: Any, key: str, error: type[SpikecError]) -> bool:
-    """Whether ``path`` is an ``.npz`` (zip) holding the entry ``key`` (a spikec header): False for
-    a missing or foreign file, ``error`` naming the cause for one that cannot be read at all."""
-    if not isinstance(path, (str, os.PathLike)) or not os.path.exists(path):
-        return False
-    name = os.fspath(path)
-    if os.path.isdir(path):
-        raise error(f"cannot read {name!r}: it is a directory", fix="give the path of a file")
-    try:
-        with open(path, "rb") as fh:
-            start = fh.read(4)
-    except PermissionError:
-        raise error(f"cannot read {name!r}: permission denied",
-                    fix="make the file readable (chmod u+r) or run as its owner") from None
-    except OSError as exc:
-        raise error(f"cannot read {name!r}: {exc.strerror or exc}") from None
-    if not start:
-        raise error(f"cannot read {name!r}: the file is empty (0 bytes)",
-                    fix="an interrupted save or copy leaves an empty file; write it again")
-    if not start.startswith(b"PK"):
-        return False  # a foreign file (HDF5, .npy, text): the caller says what it expected
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return f"{key}.npy" in zf.namelist()
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise error(f"cannot read {name!r}: the .npz (zip) file is truncated or damaged ({exc})",
-                    fix="an interrupted save or copy leaves a partial file; write or copy it again") from None
+    return npzfile.is_file(path, _HEADER, ModelImportError)
 
 
 def load_graph(path: str | os.PathLike) -> Graph:

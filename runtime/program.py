@@ -25,7 +25,6 @@ import numpy as np
 from ..errors import GraphValidationError, ProgramError
 from ..hardware.arithmetic import OVERFLOWS, ROUNDINGS
 from ..ir import npzfile
-from ..ir.serialize import probe_npz
 
 __all__ = [
     "KERNELS", "RESETS", "PROJECTION_KINDS", "ROUNDINGS", "OVERFLOWS", "MAX_DELAY",
@@ -713,7 +712,7 @@ def is_program_file(path: str | os.PathLike) -> bool:
 
     A missing or foreign file is not; one that cannot be read at all (permission denied, a
     directory, empty, a truncated or damaged zip) raises :class:`ProgramError` saying which."""
-    return probe_npz(path, _HEADER, ProgramError)
+    return npzfile.is_file(path, _HEADER, ProgramError)
 
 
 def load_program(path: str | os.PathLike) -> Program:
