@@ -25,19 +25,31 @@ SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "
             "-fno-omit-frame-pointer", "-g", "-O1"]
 
 
-def _cdef() -> str:
-    """The declarations of engine.h that Python needs, with preprocessor lines made cffi-friendly.
+def _headers() -> list[str]:
+    """The public headers of csrc/: every ``*.h`` but the ``*_impl.h`` files (code included twice,
+    once per arithmetic), engine.h first.  A kernel family with an entry point of its own (a
+    crossbar, a pulse-level SFQ emulator) is one ``name.c`` plus ``name.h`` beside the engine."""
+    names = sorted(n for n in os.listdir(CSRC) if n.endswith(".h") and not n.endswith("_impl.h"))
+    return sorted(names, key=lambda n: n != "engine.h")
 
-    Every ``#define`` of engine.h (the SK_* numbering of kernels, resets, projection kinds,
-    rounding and overflow modes, counter and fan-out columns) becomes ``lib.SK_...``, its
-    value taken from the compiler; tests/runtime/test_c_tables.py checks the Python tuples
-    that mirror them."""
-    with open(os.path.join(CSRC, "engine.h")) as f:
-        text = f.read()
-    body = text.split("#include <stdint.h>", 1)[1].rsplit("#endif", 1)[0]
-    body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
-    # cffi reads integer #defines as `#define NAME ...` and learns the value from the compiler.
-    return re.sub(r"^#define (\w+) .*$", r"#define \1 ...", body, flags=re.M)
+
+def _cdef() -> str:
+    """The declarations of the public headers, with preprocessor lines made cffi-friendly.
+
+    Every ``#define`` (the SK_* numbering of kernels, resets, projection kinds, rounding and
+    overflow modes, counter and fan-out columns) becomes ``lib.SK_...``, its value taken from
+    the compiler; tests/runtime/test_c_tables.py checks the Python tuples that mirror them.
+    Everything between a header's ``#include <stdint.h>`` and its last ``#endif`` is declared."""
+    parts = []
+    for name in _headers():
+        with open(os.path.join(CSRC, name)) as f:
+            text = f.read()
+        body = text.split("#include <stdint.h>", 1)[1].rsplit("#endif", 1)[0]
+        body = re.sub(r"/\*.*?\*/", "", body, flags=re.S)
+        body = re.sub(r"^#include .*$", "", body, flags=re.M)
+        # cffi reads integer #defines as `#define NAME ...` and learns the value from the compiler.
+        parts.append(re.sub(r"^#define (\w+) .*$", r"#define \1 ...", body, flags=re.M))
+    return "\n".join(parts)
 
 
 def make_ffi(module: str = "spikec.runtime._engine", sanitize: bool = False) -> FFI:
@@ -45,12 +57,12 @@ def make_ffi(module: str = "spikec.runtime._engine", sanitize: bool = False) -> 
     ffi.cdef(_cdef())
     ffi.set_source(
         module,
-        '#include "engine.h"',
-        sources=[os.path.join(CSRC, "engine.c")],
+        "".join(f'#include "{h}"\n' for h in _headers()),
+        sources=[os.path.join(CSRC, n) for n in sorted(os.listdir(CSRC)) if n.endswith(".c")],
         include_dirs=[CSRC],
         extra_compile_args=CFLAGS + (SANITIZE if sanitize else []),
         extra_link_args=SANITIZE[:1] if sanitize else [],
-        depends=[os.path.join(CSRC, n) for n in ("engine.h", "engine_impl.h", "engine.c")],
+        depends=[os.path.join(CSRC, n) for n in sorted(os.listdir(CSRC)) if n.endswith((".c", ".h"))],
     )
     return ffi
 
