@@ -10,7 +10,10 @@ A target is a package ``spikec/targets/<name>/`` (or a third-party package regis
   Estimate``: energy and latency from the engine's counters;
 - ``notes_fn(counters, program) -> list[str]``: what a run's report should add (optional);
 - ``timing``: steps per synaptic hop, which fixes the pipeline depth of every compiled program;
-- ``backends``: named ways to run a compiled program; the C engine (``"emulator"``) always.
+- ``backends``: named ways to run a compiled program; the C engine (``"emulator"``) always;
+- ``weight_sampler(options) -> WeightSampler``: for chips whose devices draw random weights
+  themselves (a ReRAM crossbar's programmed-state spread), the distribution of those weights;
+  :mod:`spikec.lsm` builds zero-shot reservoirs from it (optional).
 
 Only ``name``, ``spec``, ``compile_fn`` and a price (``costs`` or ``price_fn``) are required.
 Users call the methods :meth:`Target.compile`, :meth:`Target.price`, :meth:`Target.notes`, which
@@ -36,7 +39,11 @@ from ..runtime.engine import run as run_engine
 from ..runtime.program import Program
 from .options import Options
 
-__all__ = ["Target", "Timing", "Backend", "BackendRun", "ONE_STEP_PER_HOP", "emulator"]
+__all__ = ["Target", "Timing", "Backend", "BackendRun", "ONE_STEP_PER_HOP", "WeightSampler", "emulator"]
+
+# ``sampler(rng, n)``: n signed random weights as the chip's devices set them, in the devices'
+# own unit (a conductance difference, say); whoever uses them rescales (an LSM tunes the scale).
+WeightSampler = Callable[[np.random.Generator, int], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,7 @@ class Target:
     backends: Mapping[str, Backend] = field(default_factory=dict)
     notes_fn: Callable[[Counters, Program], list[str]] | None = None
     summary: str = ""
+    weight_sampler: Callable[[Options], WeightSampler] | None = None
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").isalnum() or self.name != self.name.lower():
@@ -133,6 +141,9 @@ class Target:
         if not issubclass(self.options, Options):
             raise SpecError(f"target {self.name}'s options must derive from spikec.targets.options.Options",
                             parameter="options")
+        if self.weight_sampler is not None and not callable(self.weight_sampler):
+            raise SpecError(f"target {self.name}'s weight_sampler is not callable", parameter="weight_sampler",
+                            fix="give a function(options) -> sampler(rng, n) -> n weights")
         for key, backend in dict(self.backends).items():
             if not callable(backend):
                 raise SpecError(f"target {self.name}'s backend {key!r} is not callable", parameter="backends",
@@ -187,6 +198,14 @@ class Target:
             raise UnsupportedError(f"target {self.name} has no {name} backend", parameter="backend",
                                    fix=f"use one of {list(self.backends)}")
         return self.backends[name]
+
+    def device_weights(self, options: Options | Mapping[str, Any] | None = None) -> WeightSampler:
+        """The distribution this chip's devices draw random weights from (see ``weight_sampler``)."""
+        if self.weight_sampler is None:
+            raise UnsupportedError(f"target {self.name} has no device weight distribution", parameter="weights",
+                                   fix="use a software distribution ('gaussian', 'uniform') or a target that "
+                                       "declares one (reram)")
+        return self.weight_sampler(self.make_options(options))
 
     def chips(self, program: Program) -> int:
         """Chips a compiled program occupies."""
