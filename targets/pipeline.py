@@ -1,17 +1,22 @@
-"""The compile flow targets share: the compiler's passes under the chip's spec and options, then
-the chip's timing, with the target's name and pipeline depth recorded in the program."""
+"""The compile flow targets share: the compiler's passes under the chip's spec and options, relays
+on recurrent loops dissolved onto an always-on neuron (:mod:`.always_on`), then the chip's timing,
+with the target's name and pipeline depth recorded in the program."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
 
+import numpy as np
+
+from ..compiler.mapping import map_program
+from ..compiler.passes.base import Change, PassRecord
 from ..compiler.pipeline import Compiled, compile_graph
-from ..compiler.timing import hop_latency, pipeline_depth
 from ..errors import UnsupportedError
 from ..hardware import HardwareSpec
 from ..ir.graph import Graph
 from ..runtime.program import Program
+from .always_on import LoweredBiases, chip_depth, lower_biases, split_to_fit
 from .options import Options
 from .protocol import Timing
 
@@ -24,13 +29,36 @@ def compile_for(graph: Graph, spec: HardwareSpec, options: Options, *, target: s
     every synaptic hop taking ``timing.steps_per_hop`` steps."""
     compiled = compile_graph(graph, spec, arithmetic=options.arithmetic, weight_bits=options.weight_bits,
                              per_channel=options.per_channel, calibration=calibration, passes=options.passes)
-    program = hop_latency(compiled.program, timing.steps_per_hop)
+    records = list(compiled.records)
+    bits = options.weight_bits or spec.value("weight_bits") or 64
+    lowered = lower_biases(compiled.program, steps_per_hop=timing.steps_per_hop, split=split_to_fit(bits),
+                           max_delay=spec.value("max_delay") if timing.steps_per_hop else None)
+    program = lowered.program
+    if lowered.changed and any(r.name == "map" for r in records):
+        mapped = map_program(program, spec)     # the populations changed: map them again
+        program = mapped.program
+        records = [mapped.record if r.name == "map" else r for r in records]
+    if lowered.changed or lowered.head_start:
+        records.append(_record(lowered, target))
     if timing.steps_per_hop:
         _refuse_relays_on_loops(program, target)
     # The options travel with the program, so a price or a report can read the knobs it was built with.
     program = dataclasses.replace(program, metadata={**program.metadata, "target": target, "options": options.as_dict(),
-                                                     "pipeline_depth": pipeline_depth(program)})
-    return Compiled(compiled.graph, program, compiled.records)
+                                                     "pipeline_depth": chip_depth(program, lowered.source)})
+    return Compiled(compiled.graph, program, tuple(records))
+
+
+def _record(lowered: LoweredBiases, target: str) -> PassRecord:
+    changes = tuple(Change(name, "relay dissolved: its synapses go straight to the population it fed", {})
+                    for name in lowered.dissolved) + tuple(
+        Change(b.target, f"{b.origin}: {int(np.count_nonzero(b.value))} synapse(s) from the always-on neuron "
+                         f"'{lowered.source}', from graph step {b.start} "
+                         f"(chip step {b.start + lowered.shifts[b.target]})",
+               {"bias_synapses": int(np.count_nonzero(b.value))})
+        for b in lowered.biases) + tuple(Change(name, what, {}) for name, what in lowered.notes())
+    return PassRecord("always_on", changes, {"target": target, "relays_dissolved": len(lowered.dissolved),
+                                             "always_on_neurons": int(lowered.source is not None),
+                                             "bias_synapses": lowered.synapses()})
 
 
 def _refuse_relays_on_loops(program: Program, target: str) -> None:
@@ -48,5 +76,5 @@ def _refuse_relays_on_loops(program: Program, target: str) -> None:
                 f"relay population '{relays[0]}' sits on a recurrent loop ({', '.join(sorted(component))}): with one "
                 f"step per synaptic hop the loop takes a step more on {target} than in the model",
                 node=relays[0], parameter="timing", limit="no relay on a loop",
-                fix="give the recurrent projection no bias (fold it into the neuron's bias), or compile for loihi2, "
-                    "which carries such a bias on an always-on neuron")
+                fix="fuse the chain the relay stands for in the model (one linear map per edge), or give the "
+                    "recurrent projection no bias")

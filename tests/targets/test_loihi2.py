@@ -22,6 +22,7 @@ from spikec.compiler.lower import lower
 from spikec.compiler.timing import pipeline_depth
 from spikec.errors import UnsupportedError
 from spikec.runtime import run
+from spikec.targets.always_on import ALWAYS_ON
 from spikec.targets.loihi2 import LOIHI2, LOIHI2_SPEC, TARGET, encode, lava_available, loihi_timing, run_lava
 from spikec.targets.loihi2.encode import _bias
 
@@ -155,10 +156,13 @@ def test_compiled_program_uses_the_chip_encodings() -> None:
         if pop.kernel == "cuba_fixed":
             assert pop.config["input_shift"] == 6 and pop.config["u_overflow"] == "lava_wrap"
             assert np.all(pop.params["v_threshold"] % 64 == 0)
-    assert [c.sign_mode for c in net.connections] == ["mixed"] * 3
-    assert all(lif.du == 4095 and 0 < lif.vth < 2**17 for lif in net.lifs)
-    mant = np.concatenate([lif.bias_mant for lif in net.lifs])
-    assert np.all(np.abs(mant) <= 4095) and np.any(mant != 0)  # the projection biases moved into v
+    assert [c.sign_mode for c in net.connections] == ["mixed"] * 6
+    assert all(lif.du == 4095 and 0 < lif.vth < 2**17 for lif in net.lifs if lif.name != ALWAYS_ON)
+    # The projection biases come from the always-on neuron, delayed to each layer's first step (on the
+    # membrane they would start a step early per hop), so no LIF carries a bias of its own.
+    assert [c.name.split("@")[0] for c in net.connections[3:]] == [f"{ALWAYS_ON}->{n}" for n in ("1", "3", "6")]
+    mant = np.concatenate([lif.bias_mant for lif in net.lifs if lif.name != ALWAYS_ON])
+    assert np.all(mant == 0)
 
 
 def _refusal(graph: ir.Graph, **kw) -> UnsupportedError:

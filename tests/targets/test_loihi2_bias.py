@@ -16,8 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from spikec.errors import UnsupportedError
 from spikec.runtime import run
+from spikec.targets.always_on import ALWAYS_ON
+from spikec.targets.always_on import chip_shifts as _shifts
 from spikec.targets.loihi2 import TARGET, encode, lava_available, run_lava
-from spikec.targets.loihi2.compile import ALWAYS_ON, _digits, _shifts
+from spikec.targets.loihi2.compile import _digits
 from spikec.targets.loihi2.encode import _weight_exponent
 
 compile_mod = importlib.import_module("spikec.targets.loihi2.compile")
@@ -70,22 +72,24 @@ def test_biases_into_currents_come_from_the_always_on_neuron_exactly() -> None:
     assert names[0] == ALWAYS_ON and "rec" not in names        # the recurrent bias relay is dissolved
     source = [j for j in program.projections if j.source == ALWAYS_ON]
     # h1: its own bias from graph step 0 and the recurrent one from step 1; h2, h3 two and three hops deep;
-    # h4 (no current) keeps its bias on the membrane.
+    # h4 (no current to outlive the step) four hops deep: on its membrane it would start 4 steps early.
     got = sorted((j.target, int(j.delay.min())) for j in source)
-    assert got == [("h1", 0), ("h1", 1), ("h2", 1), ("h3", 2)]
-    assert np.any(program.population("h4").params["input_bias"] != 0)
+    assert got == [("h1", 0), ("h1", 1), ("h2", 1), ("h3", 2), ("h4", 3)]
+    assert "input_bias" not in program.population("h4").params
     assert program.metadata["pipeline_depth"] == 4
     x = spikes((3, 40, 6))
     emu = engine(program, x, 44)
     ref = simulate_fixed(compiled, x)
     shifts = _shifts(program, ALWAYS_ON)
     assert shifts == {ALWAYS_ON: 0, "in": 0, "h1": 1, "h2": 2, "h3": 3, "h4": 4}
-    for n in ("h1", "h2", "h3"):   # h4's membrane bias starts at chip step 0, 4 steps early: not a pure shift
+    for n in ("h1", "h2", "h3", "h4"):
         assert np.array_equal(emu[n][:, shifts[n]:shifts[n] + 40], ref[n].reshape(3, 40, -1)), n
         assert ref[n].sum() > 0
     assert np.all(emu[ALWAYS_ON] == 1)
     text = compiled.records[-1].explain()
-    assert "the bias of 'rec' (a recurrent projection, from the next step) into a decaying current" in text
+    assert "the bias of 'rec' (a recurrent projection, from the next step): 10 synapse(s)" in text
+    assert "h4: the bias of its input projections (the population starts 4 chip step(s) before its first input)" \
+        in text
     assert "from graph step 1 (chip step 2)" in text
 
 

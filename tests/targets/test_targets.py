@@ -14,8 +14,10 @@ import spikec
 from spikec.cli import main
 from spikec.errors import SpecError, UnsupportedError
 from spikec.hardware import HardwareSpec, Sourced
+from spikec.runtime import run
 from spikec.runtime.cost import CostTable
 from spikec.targets import Options, Target, Timing, get_target, option, target_names
+from spikec.targets.always_on import ALWAYS_ON
 
 PLUGIN = Path(__file__).resolve().parents[1] / "data" / "plugin"
 
@@ -226,18 +228,43 @@ def test_a_broken_plugin_is_named_not_a_crash(tmp_path: Path) -> None:
     assert p.returncode == 2 and "brokenchip_missing" in p.stderr and "Traceback" not in p.stderr
 
 
-def test_a_relay_on_a_recurrent_loop_is_refused_where_it_would_change_the_loop() -> None:
+def test_a_biased_recurrent_projection_rides_an_always_on_neuron_on_every_target() -> None:
     # A bias on a recurrent projection lowers through a relay population: one more hop on the loop.
+    # Every target dissolves the relay and sends its bias from an always-on neuron, from the step the
+    # recurrent edge first delivers, so each chip equals the quantized graph shifted by its hops.
     rng = np.random.default_rng(0)
     lif = spikec.ir.make_population(spikec.ir.LIF, 4, tau=1e-2, v_threshold=0.5)
     nodes = {"in": spikec.ir.Input((3,)), "w": spikec.ir.Linear(rng.normal(size=(4, 3))), "h": lif,
-             "rec": spikec.ir.Affine(rng.normal(0, 0.1, (4, 4)), np.full(4, 0.05)), "out": spikec.ir.Output()}
+             "rec": spikec.ir.Affine(rng.normal(0, 0.1, (4, 4)), np.full(4, 0.3)), "out": spikec.ir.Output()}
     edges = [("in", "w"), ("w", "h"), ("h", "rec"), ("rec", "h"), ("h", "out")]
     graph = spikec.ir.Graph(nodes, edges, dt=1e-3)
-    for name in ("loihi1", "spinnaker2"):
-        with pytest.raises(UnsupportedError, match="relay population 'rec' sits on a recurrent loop") as info:
-            get_target(name).compile(graph)
-        assert info.value.node == "rec" and "loihi2" in info.value.fix
-    assert get_target("loihi2").compile(graph).program.neuron_count() == 5  # the bias rides an always-on neuron
+    x = (np.random.default_rng(1).random((2, 30, 3)) < 0.4).astype(np.int64)
+    for name in ("loihi1", "loihi2", "spinnaker2"):
+        compiled = get_target(name).compile(graph)
+        program = compiled.program
+        assert program.neuron_count() == 5 and all(p.kernel != "pass" for p in program.populations), name
+        (bias,) = [j for j in program.projections if j.source == ALWAYS_ON]
+        assert bias.target == "h" and np.all(bias.delay == 1), name     # graph step 1, one hop in: 1 + 1 - 1
+        chip = run(program, {"in": x}, 31, record=["h"]).recorded["h"][:, 1:]
+        want = spikec.ir.simulate(compiled.graph, {"in": x}, mode="fixed", record=["h"]).recorded["h"]
+        assert np.array_equal(chip.reshape(want.shape), want) and want.sum() > 0, name
     no_bias = graph.with_node("rec", spikec.ir.Linear(nodes["rec"].weight))
     assert get_target("spinnaker2").compile(no_bias).program.neuron_count() == 4  # no relay at all
+
+
+def test_a_relay_that_cannot_be_dissolved_on_a_loop_is_refused() -> None:
+    # Without fuse_linear a two-projection chain on the loop keeps a relay whose projection is a
+    # matrix, not a copy: it cannot be dissolved, and with one step per hop it would lengthen the loop.
+    rng = np.random.default_rng(0)
+    lif = spikec.ir.make_population(spikec.ir.LIF, 4, tau=1e-2, v_threshold=0.5)
+    nodes = {"in": spikec.ir.Input((3,)), "w": spikec.ir.Linear(rng.normal(size=(4, 3))), "h": lif,
+             "r1": spikec.ir.Linear(rng.normal(0, 0.3, (5, 4))), "r2": spikec.ir.Linear(rng.normal(0, 0.3, (4, 5))),
+             "out": spikec.ir.Output()}
+    edges = [("in", "w"), ("w", "h"), ("h", "r1"), ("r1", "r2"), ("r2", "h"), ("h", "out")]
+    graph = spikec.ir.Graph(nodes, edges, dt=1e-3)
+    passes = "fold_batchnorm,map_delays,lower,map"
+    for name in ("loihi1", "spinnaker2"):
+        with pytest.raises(UnsupportedError, match="relay population 'r1' sits on a recurrent loop") as info:
+            get_target(name).compile(graph, {"passes": passes, "arithmetic": "float"})
+        assert info.value.node == "r1" and "fuse" in info.value.fix
+    assert get_target("spinnaker2").compile(graph).program.neuron_count() == 4    # fused: no relay
