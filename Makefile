@@ -12,7 +12,7 @@ PYTEST_ARGS ?= -p no:cacheprovider
 
 STAMP := $(VENV)/.installed
 # Test oracles that cannot go through the `test` extra (they need --no-deps).
-ORACLES ?= badcrossbar==1.1.0 sigfig==1.4.0 sortedcontainers==2.4.0 pathvalidate==3.3.1
+ORACLES ?= badcrossbar==1.1.0 sigfig==1.4.0 sortedcontainers==2.4.0 pathvalidate==3.3.1 norse==1.1.0
 VENV310  ?= .venv310
 # The C engine (csrc/) is compiled by pip through cffi; an edit there only rebuilds it.
 ENGINE_SRC := $(wildcard csrc/*.c csrc/*.h) runtime/_build.py
@@ -36,6 +36,7 @@ $(STAMP): pyproject.toml setup.py
 	$(VPY) -m pip install $(PIPFLAGS) "$(TORCH)"
 	$(VPY) -m pip install $(PIPFLAGS) "$(TORCH)" -e ".[$(EXTRAS)]"
 	# badcrossbar: the IR-drop oracle of the ReRAM tests; --no-deps skips pycairo (plots only).
+	# norse: the NIR-import oracle of source="norse"; --no-deps keeps its torch/torchvision pins out.
 	$(VPY) -m pip install $(PIPFLAGS) --no-deps $(ORACLES)
 	$(VPY) -c "import torch, sys; v = torch.__version__; print('torch', v); sys.exit(0 if v.startswith('2.13.0') else 'torch is ' + v + ', expected 2.13.0')"
 	touch $@

@@ -35,11 +35,13 @@ from .models import (
                      load,
                      load_dataset,
                      poisson_dataset,
+                     source_names,
 )
 from .results import check_output, save_evaluation, save_run
 
 __all__ = [
-    "DEFAULT_MODEL", "load", "bundled_model", "bundled_data", "Dataset", "load_dataset", "poisson_dataset",
+    "DEFAULT_MODEL", "load", "source_names", "bundled_model", "bundled_data", "Dataset", "load_dataset",
+    "poisson_dataset",
     "decode_rate", "check_output", "save_evaluation", "save_run",
     "Evaluation", "evaluate", "describe", "ModelSummary", "NodeRow",
     "compile", "run", "estimate", "compare", "list_targets", "list_passes", "get_target", "target_names",

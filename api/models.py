@@ -31,12 +31,20 @@ __all__ = [
     "decode_rate",
     "Evaluation",
     "evaluate",
+    "source_names",
 ]
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 _INPUT_KEYS = ("spikes", "inputs", "x")
 #: The name that stands for the bundled model wherever a model is asked for.
 DEFAULT_MODEL = "default"
+
+
+def source_names() -> list[str]:
+    """The frameworks whose reading of a NIR file ``load(..., source=...)`` knows."""
+    from ..compiler.frontends.nir_sources import CONVENTIONS
+
+    return sorted(CONVENTIONS)
 
 
 def bundled_model() -> Path:

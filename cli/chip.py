@@ -21,6 +21,7 @@ from .common import (
     rate_args,
     record,
     row,
+    source_arg,
     synapses_text,
 )
 
@@ -29,9 +30,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="a .nir file, a spikec graph (.npz), a compiled program (.npz, see --save-program), "
                                  "or 'default' for the bundled digits model")
     p.add_argument("--dt", type=float, default=None, help="time step in seconds (needed for NIR files that store none)")
-    p.add_argument("--source", default=None, metavar="FRAMEWORK",
-                   help="the framework that wrote the NIR file (snntorch, rockpool, spyx, nir): read it as that "
-                        "framework computes it (its dt, reset and discretization)")
+    source_arg(p)
     p.add_argument("--input", required=False, help="npz with 'spikes' (batch, time, *shape) and optional 'labels'")
     p.add_argument("--steps", type=int, default=None,
                    help="time steps (default: the input's length, plus the chip's pipeline depth for a target; "

@@ -64,12 +64,16 @@ class Parser(argparse.ArgumentParser):
         super().error(clean(message))
 
 
+def source_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--source", default=None, metavar="FRAMEWORK",
+                   help=f"the framework that wrote the NIR file ({', '.join(api.source_names())}): read it as that "
+                        "framework computes it (its dt, reset and discretization)")
+
+
 def model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="a .nir file or a spikec graph (.npz); 'default' for the bundled digits model")
     p.add_argument("--dt", type=float, default=None, help="time step in seconds (needed for NIR files that store none)")
-    p.add_argument("--source", default=None, metavar="FRAMEWORK",
-                   help="the framework that wrote the NIR file (snntorch, rockpool, spyx, nir): read it as that "
-                        "framework computes it (its dt, reset and discretization)")
+    source_arg(p)
 
 
 def option_args(p: argparse.ArgumentParser) -> None:

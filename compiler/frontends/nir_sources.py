@@ -6,9 +6,9 @@ something else than the framework's own forward pass for most exporters.  Each
 :class:`Convention` here is one framework's reading, as a transform of the literally imported
 graph plus the time step its exporter assumes; each is checked against that framework's own
 forward pass in ``tests/compiler/test_nir_other_frameworks.py`` (snnTorch 1.0, Rockpool 3.1,
-Spyx 1.0).  Frameworks that do not install here next to nir 1.0.8 (Norse pulls a CUDA torch,
-Sinabs pins nir<=1.0.4, lava-dl needs Python 3.10 with its own torch) have no convention yet:
-one that was never run against the framework would be a guess.
+Spyx 1.0, Norse 1.1).  Frameworks that do not run here next to nir 1.0.8 (lava-dl needs Python
+3.10 with its own torch) have no convention yet: one that was never run against the framework
+would be a guess.
 """
 
 from __future__ import annotations
@@ -67,6 +67,33 @@ def _rockpool(graph: ir.Graph) -> ir.Graph:
     return graph.replace(nodes=nodes)
 
 
+def _norse(graph: ir.Graph) -> ir.Graph:
+    # What norse.torch.from_nir (Norse 1.1.0, utils/import_nir.py) builds: LIFBoxCell with r = 1
+    # (the file's r is ignored with a warning) and Norse's default v_reset = 0 (the file's is not
+    # read), its membrane starting at v_leak; a CubaLIF as a leaky-integrator synapse (also
+    # leaking to v_leak, from v_leak), its output times r, into a LIFBoxCell; IAFCell adds its
+    # input as it is (v += x: r and dt unused) and resets to 0.  A LIF starting at v_leak is the
+    # LIF without leak potential in v' = v - v_leak (threshold and reset shifted by -v_leak), which
+    # starts at 0 as spikec's neurons do; a CubaLIF's synapse would need a start of its own.
+    nodes = dict(graph.nodes)
+    for k, v in graph.nodes.items():
+        if isinstance(v, ir.LIF):
+            nodes[k] = v.replace(r=np.ones_like(v.r), v_leak=np.zeros_like(v.v_leak),
+                                 v_threshold=v.v_threshold - v.v_leak, v_reset=-v.v_leak)
+        elif isinstance(v, ir.IF):
+            nodes[k] = v.replace(r=np.full_like(v.r, 1.0 / graph.dt), v_reset=np.zeros_like(v.v_reset))
+        elif isinstance(v, ir.CubaLIF):
+            if np.any(v.v_leak):
+                raise UnsupportedError(
+                    "Norse starts this CubaLIF's synaptic current and membrane at v_leak and leaks its current "
+                    "towards v_leak too (from_nir gives the synapse LIBoxParameters(v_leak=...)); spikec's neurons "
+                    "start at 0", node=k, parameter="v_leak", limit="v_leak = 0 for a Norse CubaLIF",
+                    fix="export it with v_leak = 0 (a constant input belongs in the Affine's bias), or read the file "
+                        "with source='nir' (NIR's own equations)")
+            nodes[k] = v.replace(v_reset=np.zeros_like(v.v_reset))
+    return graph.replace(nodes=nodes)
+
+
 def _spyx(graph: ir.Graph) -> ir.Graph:
     # Input gain 1 (the file's r = beta does not describe Spyx), the threshold subtracted at the
     # next step, and each LIF's spikes one step late: Spyx fires from the membrane before it
@@ -86,7 +113,9 @@ def _spyx(graph: ir.Graph) -> ir.Graph:
 
 CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention("nir", 1e-3, "NIR as written: forward Euler, spike when v > threshold, reset to v_reset "
-               "(Norse; snnTorch with reset_mechanism='zero' at dt=1e-4)", _literal),
+               "(snnTorch with reset_mechanism='zero' at dt=1e-4)", _literal),
+    Convention("norse", 1e-3, "Norse 1.1 from_nir (dt=1e-3 s): forward Euler, r = 1 and v_reset = 0 for LIF, "
+               "v_reset = 0 and a synapse that leaks to v_leak for CubaLIF, IF adds its input as it is", _norse),
     Convention("snntorch", 1e-4, "snnTorch 1.0 export_to_nir (dt=1e-4 s): Euler, the default 'subtract' reset "
                "one step after the spike (subtract_next)", _snntorch),
     Convention("rockpool", 1e-3, "Rockpool 3.1 (the module's dt, default 1e-3 s): exponential decays, input "
@@ -94,8 +123,10 @@ CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
     Convention("spyx", 1.0, "Spyx 1.0 (dt=1): input gain 1, subtract_next reset, spikes one step late", _spyx),
 )}
 
-_UNTESTED = {"norse": "Norse pulls a CUDA build of torch 2.14",
-             "sinabs": "Sinabs pins nir<=1.0.4",
+# Frameworks whose reading of a NIR file spikec cannot compute, and why (read in their sources).
+_UNTESTED = {"sinabs": "Sinabs 3.1's from_nir builds layers that emit several spikes per step (MultiSpike: "
+                       "floor(v / threshold)) and clamp IAF membranes at -threshold (min_v_mem); spikec's neurons "
+                       "emit one spike per step and do not clamp",
              "lava-dl": "lava-dl needs its own torch on Python 3.10"}
 
 
@@ -104,7 +135,7 @@ def convention(name: str) -> Convention:
     key = name.strip().lower()
     if key in CONVENTIONS:
         return CONVENTIONS[key]
-    why = f" ({_UNTESTED[key]}, so spikec has not checked its semantics against it)" if key in _UNTESTED else ""
+    why = f" ({_UNTESTED[key]})" if key in _UNTESTED else ""
     raise UnsupportedError(f"no NIR convention for source {name!r}{why}", parameter="source",
                            fix=f"use one of {sorted(CONVENTIONS)}, or 'nir' with the exporter's dt for the literal "
                                "reading")

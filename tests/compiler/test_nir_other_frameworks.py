@@ -29,7 +29,9 @@ tests check each convention against the framework's own forward pass:
   does not describe Spyx's input gain of 1.  Not tested: its Flatten (H, W, C order over a
   C, H, W shape) and RLIF subgraph wiring (input through ``w_rec``) are export bugs.
 
-Sinabs is not installed next to nir 1.0.8 (it pins ``nir<=1.0.4``), so it is not tested.
+Norse 1.1 is in tests/compiler/test_nir_norse.py.  Sinabs 3.1's ``from_nir`` builds multi-spike
+layers with a clamped membrane, which spikec's neurons cannot compute, so ``source="sinabs"`` is
+refused by name.
 
 Locally a missing framework skips its tests; with ``CI`` set it fails them.
 """
@@ -315,9 +317,9 @@ def test_spyx_lif_matches_with_one_step_emission_latency():
 def test_unknown_and_unchecked_sources_are_refused_by_name(tmp_path):
     from spikec.errors import UnsupportedError
 
-    with pytest.raises(UnsupportedError, match="Sinabs pins nir<=1.0.4"):
+    with pytest.raises(UnsupportedError, match="several spikes per step"):
         from_nir(tmp_path / "never-read.nir", framework="sinabs")
-    with pytest.raises(UnsupportedError, match=r"one of \['nir', 'rockpool', 'snntorch', 'spyx'\]"):
+    with pytest.raises(UnsupportedError, match=r"one of \['nir', 'norse', 'rockpool', 'snntorch', 'spyx'\]"):
         from_nir(tmp_path / "never-read.nir", framework="brian")
 
 
@@ -334,7 +336,7 @@ def test_source_through_the_api_and_the_cli(capsys):
         spikec.load("default", source="snntorch")
     assert main(["info", paper, "--source", "snntorch"]) == 0
     assert "dt = 0.0001 s" in capsys.readouterr().out
-    assert main(["info", paper, "--source", "norse"]) == 2
-    assert "Norse pulls a" in capsys.readouterr().err
+    assert main(["info", paper, "--source", "sinabs"]) == 2
+    assert "MultiSpike" in capsys.readouterr().err
     with pytest.raises(UnsupportedError):
         spikec.compile(paper, "loihi1", source="lava-dl")
