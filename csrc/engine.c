@@ -3,6 +3,7 @@
  * hold the engine to the reference simulator, bit for bit in fixed point. */
 #include "engine.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,6 +187,113 @@ static int32_t update_fixed(const sk_pop *P, int64_t *u, int64_t *v, int64_t *z,
     }
     return n_ev;
 }
+
+/* ---- crossbar projection: noisy analog MVM, DAC per row, ADC per column --------------------- */
+
+/* SplitMix64's finaliser (Steele, Lea & Flood, OOPSLA 2014): a bijective 64-bit mix, so a
+ * counter hashed through it is a stream that needs no state and no thread's order. */
+static inline uint64_t mix64(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+/* One standard normal draw per (seed, stream, sample, step, row block, bit, column): Box-Muller
+ * on two uniforms taken from the hash (u1 in (0, 1], so the log is finite). */
+static double xb_normal(uint64_t seed, uint64_t stream, uint64_t b, uint64_t t, uint64_t rb, uint64_t bit,
+                        uint64_t col) {
+    uint64_t h = mix64(seed ^ mix64(stream));
+    h = mix64(h ^ b);
+    h = mix64(h ^ t);
+    h = mix64(h ^ ((rb << 8) | bit));
+    h = mix64(h ^ col);
+    const uint64_t h2 = mix64(h ^ 0xD1B54A32D192ED03ULL);
+    const double u1 = ((double)(h >> 11) + 1.0) * 0x1.0p-53, u2 = (double)(h2 >> 11) * 0x1.0p-53;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* Round half away from zero (how spikec.ir and the ADC model round). */
+static inline double round_away(double v) { return v < 0 ? -floor(-v + 0.5) : floor(v + 0.5); }
+
+/* One step of a crossbar projection for the events (idx[e], x[e]) of its source.
+ *
+ * DAC: each input becomes a sign and a magnitude code min(round(|x| / in_lsb), 2^in_bits - 1),
+ * applied bit-serially, one tile read per bit plane that has an active row.  A read sums, per
+ * column, the active rows' conductance differences (sign x w), plus the read noise of the
+ * 2 x active devices (independent Gaussians of sigma read_sigma each: their sum is one draw of
+ * sigma read_sigma * sqrt(2 x active)).  ADC: q = round(sum / adc_lsb), clipped to
+ * +-(2^(adc_bits-1) - 1); the digital periphery adds q * adc_lsb * 2^bit * in_lsb into out.
+ * With adc_lsb = in_lsb = 1, integer weights, no noise and no clipping this is the exact
+ * integer product, which is what makes the fixed-point build bit-exact with the reference. */
+static void xb_mvm(const sk_proj *J, const int32_t *idx, const double *x, int32_t n_ev, int32_t b, int32_t t,
+                   double *out, double *col, int64_t *code, int64_t *pc, int64_t *cc) {
+    const int32_t R = J->xb_rows, G = J->xb_groups, nd = J->n_dst;
+    const int32_t n_rb = (J->n_src + R - 1) / R;
+    const int64_t in_max = ((int64_t)1 << J->xb_in_bits) - 1;
+    const double qmax = ldexp(1.0, J->xb_adc_bits - 1) - 1.0;
+    int64_t *tiles = J->xb_tiles ? J->xb_tiles + (int64_t)b * n_rb * G * SK_NCOUNTERS : NULL;
+    for (int32_t e = 0; e < n_ev; e++) {
+        const double m = round_away(fabs(x[e]) / J->xb_in_lsb);
+        code[e] = m > (double)in_max ? in_max : (int64_t)m;
+        if (m > (double)in_max) pc[SK_C_CLIPS]++;
+    }
+    for (int32_t rb = 0; rb < n_rb; rb++) {
+        for (int32_t bit = 0; bit < J->xb_in_bits; bit++) {
+            int64_t active = 0;
+            memset(col, 0, (size_t)nd * sizeof(double));
+            for (int32_t e = 0; e < n_ev; e++) {
+                if (idx[e] / R != rb || !((code[e] >> bit) & 1)) continue;
+                const double *row = J->w_f + (int64_t)idx[e] * nd;
+                if (x[e] < 0) for (int32_t j = 0; j < nd; j++) col[j] -= row[j];
+                else for (int32_t j = 0; j < nd; j++) col[j] += row[j];
+                active++;
+            }
+            if (!active) continue;
+            const double noise = J->xb_read_sigma * sqrt(2.0 * (double)active);
+            const double scale = J->xb_adc_lsb * ldexp(J->xb_in_lsb, bit);
+            for (int32_t j = 0; j < nd; j++) {
+                double s = col[j];
+                if (noise > 0) s += noise * xb_normal(J->xb_seed, (uint64_t)J->xb_stream, (uint64_t)b, (uint64_t)t,
+                                                      (uint64_t)rb, (uint64_t)bit, (uint64_t)j);
+                double q = round_away(s / J->xb_adc_lsb);
+                if (q > qmax || q < -qmax) {
+                    q = q > 0 ? qmax : -qmax;
+                    pc[SK_C_CLIPS]++;
+                    const int32_t g = J->xb_group[j];
+                    cc[(int64_t)J->xb_group_core[g] * SK_NCOUNTERS + SK_C_CLIPS]++;
+                    if (tiles) tiles[((int64_t)rb * G + g) * SK_NCOUNTERS + SK_C_CLIPS]++;
+                }
+                out[j] += q * scale;
+            }
+            for (int32_t g = 0; g < G; g++) {
+                const int64_t cols = J->xb_group_cols[g];
+                int64_t *c = cc + (int64_t)J->xb_group_core[g] * SK_NCOUNTERS;
+                c[SK_C_CELL_READS] += 2 * active * cols;
+                c[SK_C_DAC] += active;
+                c[SK_C_ADC] += cols;
+                c[SK_C_XB_READS] += 1;
+                if (tiles) {
+                    int64_t *tc = tiles + ((int64_t)rb * G + g) * SK_NCOUNTERS;
+                    tc[SK_C_CELL_READS] += 2 * active * cols;
+                    tc[SK_C_DAC] += active;
+                    tc[SK_C_ADC] += cols;
+                    tc[SK_C_XB_READS] += 1;
+                }
+            }
+            pc[SK_C_CELL_READS] += 2 * active * nd;
+            pc[SK_C_DAC] += active * G;
+            pc[SK_C_ADC] += nd;
+            pc[SK_C_XB_READS] += G;
+        }
+    }
+}
+
+/* Work buffers of the crossbar kernel, sized for the largest crossbar projection of a run. */
+typedef struct {
+    double *x, *col, *out;
+    int64_t *code;
+} xb_scratch;
 
 /* ---- the two builds ------------------------------------------------------------------------ */
 

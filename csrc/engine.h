@@ -29,6 +29,7 @@
 #define SK_DENSE 0
 #define SK_SPARSE 1
 #define SK_CONV 2
+#define SK_CROSSBAR 3  /* a ReRAM crossbar: noisy analog MVM per tile, DAC in, ADC per column (see engine.c) */
 
 #define SK_ROUND_TOWARD_ZERO 0
 #define SK_ROUND_FLOOR 1
@@ -50,7 +51,13 @@
 #define SK_C_HOPS_MAX 8   /* longest route of any message (max, not sum) */
 #define SK_C_WORDS 9      /* synapse memory words read */
 #define SK_C_MSG_IN 10    /* messages received (booked to the destination core; to the source population) */
-#define SK_NCOUNTERS 11
+/* Crossbar projections only, booked to the source population and to each tile's core (and tile). */
+#define SK_C_CELL_READS 11 /* devices read: 2 (a differential pair) x active rows x columns, per tile read */
+#define SK_C_DAC 12        /* row-driver (DAC) pulses: active rows of a tile, per input bit read */
+#define SK_C_ADC 13        /* column conversions: a tile's columns, per input bit read */
+#define SK_C_XB_READS 14   /* tile reads: one per tile per input bit plane with an active row */
+#define SK_C_CLIPS 15      /* conversions clipped at the ADC's full scale, plus inputs clipped by the DAC */
+#define SK_NCOUNTERS 16
 
 /* Per-neuron fan-out summary columns (fan_tot, int64, size x SK_NFAN). */
 #define SK_F_SYN 0
@@ -101,6 +108,16 @@ typedef struct {
     const int32_t *col;
     /* conv: weight (cout, cin/groups, kh, kw) */
     int32_t cin, hin, win, cout, hout, wout, kh, kw, sh, sw, ph, pw, dh, dw, groups;
+    /* crossbar: w_f (both arithmetics) holds the programmed conductance differences in weight
+     * units, dense (n_src, n_dst).  Source rows [r * xb_rows, (r + 1) * xb_rows) and the target
+     * neurons of column group g (those on one core) form tile r * xb_groups + g. */
+    int32_t xb_rows, xb_groups, xb_in_bits, xb_adc_bits, xb_stream;
+    double xb_in_lsb, xb_adc_lsb, xb_read_sigma;
+    uint64_t xb_seed;
+    const int32_t *xb_group;       /* n_dst: column group of each target neuron */
+    const int32_t *xb_group_core;  /* xb_groups: the core of each column group */
+    const int32_t *xb_group_cols;  /* xb_groups: target neurons in each column group */
+    int64_t *xb_tiles;             /* (batch, tiles, SK_NCOUNTERS) counters per tile over the run; NULL = off */
 } sk_proj;
 
 typedef struct {

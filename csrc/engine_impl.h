@@ -83,6 +83,19 @@ static void SK_FN(deliver)(const sk_proj *J, const SK_FN(state) *src, int32_t n_
     }
 }
 
+/* One step of a crossbar projection (engine.c, xb_mvm), computed in double whatever the
+ * arithmetic: in the fixed build every term it adds is a whole number (integer LSBs). */
+static void SK_FN(deliver_xb)(const sk_proj *J, const SK_FN(state) *src, int32_t n_ev, SK_FN(state) *dst,
+                              int32_t dst_size, int32_t ring, int32_t b, int32_t t, const xb_scratch *w,
+                              int64_t *pc, int64_t *cc) {
+    if (!n_ev) return;
+    for (int32_t e = 0; e < n_ev; e++) w->x[e] = (double)src->ev_val[e];
+    memset(w->out, 0, (size_t)J->n_dst * sizeof(double));
+    xb_mvm(J, src->ev_idx, w->x, n_ev, b, t, w->out, w->col, w->code, pc, cc);
+    VAL *out = dst->acc + (int64_t)((t + J->delay_base) % ring) * dst_size;
+    for (int32_t j = 0; j < J->n_dst; j++) out[j] += (VAL)w->out[j];
+}
+
 /* Counters for this step's events: fan-out totals to the source population and core,
  * synapse work to each destination core. */
 static void SK_FN(count_events)(const sk_pop *P, const SK_FN(state) *s, int32_t n_ev,
@@ -127,6 +140,15 @@ static void SK_FN(free_states)(SK_FN(state) *st, int32_t n) {
 int SK_FN(sk_run)(const sk_run_args *a) {
     SK_FN(state) *st = (SK_FN(state) *)calloc((size_t)(a->n_pops > 0 ? a->n_pops : 1), sizeof *st);
     if (!st) return -1;
+    size_t xs = 1, xd = 1;
+    for (int32_t j = 0; j < a->n_projs; j++)
+        if (a->projs[j].kind == SK_CROSSBAR) {
+            if ((size_t)a->projs[j].n_src > xs) xs = (size_t)a->projs[j].n_src;
+            if ((size_t)a->projs[j].n_dst > xd) xd = (size_t)a->projs[j].n_dst;
+        }
+    xb_scratch xw = {(double *)malloc(xs * sizeof(double)), (double *)malloc(xd * sizeof(double)),
+                     (double *)malloc(xd * sizeof(double)), (int64_t *)malloc(xs * sizeof(int64_t))};
+    if (!xw.x || !xw.col || !xw.out || !xw.code) goto oom;
     for (int32_t p = 0; p < a->n_pops; p++) {
         const sk_pop *P = &a->pops[p];
         const size_t n = (size_t)(P->size > 0 ? P->size : 1);
@@ -198,14 +220,19 @@ int SK_FN(sk_run)(const sk_run_args *a) {
                 for (int32_t k = 0; k < s->n_outs; k++) {
                     const sk_proj *J = &a->projs[s->outs[k]];
                     const sk_pop *D = &a->pops[J->dst];
-                    SK_FN(deliver)(J, s, n_ev, &st[J->dst], D->size, D->ring, t);
+                    if (J->kind == SK_CROSSBAR)
+                        SK_FN(deliver_xb)(J, s, n_ev, &st[J->dst], D->size, D->ring, b, t, &xw, pc, cc);
+                    else
+                        SK_FN(deliver)(J, s, n_ev, &st[J->dst], D->size, D->ring, t);
                 }
             }
         }
     }
     SK_FN(free_states)(st, a->n_pops);
+    free(xw.x); free(xw.col); free(xw.out); free(xw.code);
     return 0;
 oom:
     SK_FN(free_states)(st, a->n_pops);
+    free(xw.x); free(xw.col); free(xw.out); free(xw.code);
     return -1;
 }

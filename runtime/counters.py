@@ -10,7 +10,8 @@ chip (SpiNNaker) spends its per-packet time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 import numpy as np
 
@@ -29,18 +30,27 @@ COUNTERS = (
     "hops_max",      # longest route taken by any message (a max, not a sum)
     "words",         # synapse memory words read
     "msg_in",        # messages received: per destination core (per source population: = local + remote)
+    # Crossbar projections (ReRAM): booked to the source population, each tile's core and the tile.
+    "cell_reads",    # devices read: 2 (differential pair) x active rows x columns, per tile read
+    "dac",           # row-driver (DAC) pulses: active rows of a tile, per input bit read
+    "adc",           # column conversions: a tile's columns, per input bit read
+    "xb_reads",      # tile reads: one per tile per input bit plane with an active row
+    "clips",         # ADC conversions clipped at full scale, plus inputs clipped by the DAC
 )
 _MAX = {"hops_max"}
 
 
 @dataclass(frozen=True)
 class Counters:
-    """Counter arrays ``(batch, steps or 1, units, len(COUNTERS))`` for populations and cores."""
+    """Counter arrays ``(batch, steps or 1, units, len(COUNTERS))`` for populations and cores;
+    ``per_tile``: for each crossbar projection, ``(batch, tiles, len(COUNTERS))`` summed over the
+    run (tile ``r * groups + g``: source rows block ``r``, target neurons of column group ``g``)."""
 
     populations: tuple[str, ...]
     per_population: np.ndarray
     per_core: np.ndarray
     per_step: bool
+    per_tile: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def column(self, name: str) -> int:
         return COUNTERS.index(name)

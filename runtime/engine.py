@@ -22,6 +22,7 @@ from ..errors import ProgramError, SimulationError
 from ..ir.inputs import check_inputs
 from ..ir.limits import ENV_VAR, check_size
 from .counters import COUNTERS, Counters
+from .crossbar import ColumnGroups, column_groups, tile_count
 from .fanout import fanout_tables
 from .program import KERNELS, OVERFLOWS, PROJECTION_KINDS, RESETS, ROUNDINGS, Program
 
@@ -129,8 +130,14 @@ def run(
         for v, arr in rec_state.get(pop.name, {}).items():
             c_args.output(pops[k], f"rec_{v}", arr)
     projs = ffi.new("sk_proj[]", max(1, len(program.projections)))
+    groups = _cached(program, "_xb_groups", _crossbar_groups)
+    tiles = {j.name: np.zeros((batch, tile_count(program.population(j.source).size, j.geometry["tile_rows"],
+                                                 groups[j.name].n), len(COUNTERS)), np.int64)
+             for j in program.projections if j.kind == "crossbar"}
     for k, (j, layout) in enumerate(zip(program.projections, _cached(program, "_engine_layouts", _layouts))):
         c_args.projection(projs[k], program, j, layout)
+        if j.kind == "crossbar":
+            c_args.crossbar(projs[k], j, k, groups[j.name], tiles[j.name])
     tsteps = steps if counters == "step" else 1
     pop_counters = np.zeros((batch, tsteps, len(program.populations), len(COUNTERS)), np.int64)
     core_counters = np.zeros((batch, tsteps, program.n_cores, len(COUNTERS)), np.int64)
@@ -164,6 +171,7 @@ def run(
             per_population=pop_counters,
             per_core=core_counters,
             per_step=counters == "step",
+            per_tile=tiles,
         ),
         steps=steps,
     )
@@ -263,7 +271,10 @@ class _CArgs:
         c.kind, c.src, c.dst = PROJECTION_KINDS.index(j.kind), s, d
         c.delay_base, c.has_delay = j.delay_base, int(j.delay is not None and bool(j.delay.any()))
         c.n_src, c.n_dst = program.populations[s].size, program.populations[d].size
-        setattr(c, "w" + self.suffix, self.buf(layout.weight, self.vtype))
+        if j.kind == "crossbar":  # analog weights, double in either build
+            c.w_f = self.buf(layout.weight, "double")
+        else:
+            setattr(c, "w" + self.suffix, self.buf(layout.weight, self.vtype))
         c.delay = self.buf(layout.delay, "int32_t") if c.has_delay else self.ffi.NULL
         if j.kind == "sparse":
             c.row_ptr, c.col = self.buf(layout.row_ptr, "int64_t"), self.buf(layout.col, "int32_t")
@@ -276,6 +287,16 @@ class _CArgs:
             c.dh, c.dw = g["dilation"]
             c.ph, c.pw = g["padding"][0][0], g["padding"][1][0]
             c.groups = g["groups"]
+
+    def crossbar(self, c: Any, j: Any, k: int, groups: ColumnGroups, tiles: np.ndarray) -> None:
+        """The crossbar fields of projection ``k``; the engine adds its per-tile counters into ``tiles``."""
+        g = j.geometry
+        c.xb_rows, c.xb_groups, c.xb_in_bits, c.xb_adc_bits = g["tile_rows"], groups.n, g["in_bits"], g["adc_bits"]
+        c.xb_stream, c.xb_seed = k, g["seed"]  # one RNG stream per projection
+        c.xb_in_lsb, c.xb_adc_lsb, c.xb_read_sigma = g["in_lsb"], g["adc_lsb"], g["read_sigma"]
+        c.xb_group, c.xb_group_core = self.buf(groups.group, "int32_t"), self.buf(groups.core, "int32_t")
+        c.xb_group_cols = self.buf(groups.cols, "int32_t")
+        c.xb_tiles = self.ffi.cast("int64_t *", self.ffi.from_buffer(tiles))
 
 
 # Program parameter -> C field, per kernel.
@@ -300,7 +321,7 @@ class _Layout:
 
 
 def _engine_layout(j: Any, n_src: int, dtype: Any) -> _Layout:
-    if j.kind == "dense":
+    if j.kind in ("dense", "crossbar"):
         delay = None if j.delay is None else np.ascontiguousarray(j.delay.T, dtype=np.int32)
         return _Layout(np.ascontiguousarray(j.weight.T, dtype=dtype), delay)
     if j.kind == "sparse":
@@ -321,7 +342,19 @@ def _cached(program: Program, key: str, make: Any) -> Any:
 
 def _layouts(program: Program) -> list[_Layout]:
     dtype = np.int64 if program.arithmetic == "fixed" else np.float64
-    return [_engine_layout(j, program.populations[program.index[j.source]].size, dtype) for j in program.projections]
+    return [_engine_layout(j, program.populations[program.index[j.source]].size,
+                           np.float64 if j.kind == "crossbar" else dtype) for j in program.projections]
+
+
+def _crossbar_groups(program: Program) -> dict[str, ColumnGroups]:
+    """Each crossbar projection's column groups, from where the mapping put its target neurons."""
+    out = {}
+    for j in program.projections:
+        if j.kind == "crossbar":
+            t = program.index[j.target]
+            own = program.core_of[program.offsets[t]: program.offsets[t] + program.populations[t].size]
+            out[j.name] = column_groups(own, j.geometry["tile_cols"], where=j.name)
+    return out
 
 
 def _check_inputs(program: Program, inputs: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -441,7 +474,7 @@ def _row_abs_max(j: Any, program: Program) -> float:
     if not j.weight.size:
         return 0.0
     w = np.abs(j.weight).astype(np.float64)
-    if j.kind == "dense":
+    if j.kind in ("dense", "crossbar"):
         return float(w.sum(axis=1).max())
     if j.kind == "sparse":
         return float(np.bincount(j.target_index, weights=w).max())

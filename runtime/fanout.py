@@ -36,7 +36,7 @@ class FanoutTable:
 
 def synapse_coo(j: Projection, n_src: int, n_dst: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(source, target, non-zero) of every synapse word the engine reads for ``j``."""
-    if j.kind == "dense":  # source-major: the keys of a layer-order fill come out sorted
+    if j.kind in ("dense", "crossbar"):  # source-major: the keys of a layer-order fill come out sorted
         src, dst = np.divmod(np.arange(n_src * n_dst, dtype=np.int64), n_dst)
         return src, dst, (j.weight.T.reshape(-1) != 0)
     s = expand(j, n_src, n_dst)

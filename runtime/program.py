@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import GraphValidationError, ProgramError
 from ..hardware.arithmetic import OVERFLOWS, ROUNDINGS
 from ..ir import npzfile
+from .crossbar import checked_crossbar
 
 __all__ = [
     "KERNELS", "RESETS", "PROJECTION_KINDS", "ROUNDINGS", "OVERFLOWS", "MAX_DELAY",
@@ -489,15 +490,16 @@ def _checked_projection(j: Projection, index: dict[str, int], pops: list[Populat
     checked_kind = _PROJECTION_KINDS.get(j.kind) if isinstance(j.kind, str) else None
     if checked_kind is None:
         raise _err(f"kind {j.kind!r} is unknown", where=where, parameter="kind", fix=f"use one of {PROJECTION_KINDS}")
-    integer = arithmetic == "fixed"
-    weight = _as_array(j.weight, where=where, parameter="weight", integer=integer)
+    fixed = arithmetic == "fixed"
+    # A crossbar's weights are analog (programmed conductances) in either arithmetic.
+    weight = _as_array(j.weight, where=where, parameter="weight", integer=fixed and j.kind not in _ANALOG_KINDS)
     delay = None if j.delay is None else _as_array(j.delay, where=where, parameter="delay", integer=True)
     try:
         base = _whole(j.delay_base)
     except (TypeError, ValueError):
         raise _err(f"is {j.delay_base!r}", where=where, parameter="delay_base") from None
     changes: dict[str, Any] = {"weight": weight, "delay": delay, "delay_base": base}
-    changes.update(checked_kind(j, weight, delay, src, dst))
+    changes.update(checked_kind(j, weight, delay, src, dst, fixed))
     if base < 0 or (delay is not None and delay.size and delay.min() < 0):
         raise _err("delays must be >= 0", where=where, parameter="delay")
     out = dataclasses.replace(j, **changes)
@@ -551,10 +553,10 @@ def _path(forward: Mapping[str, list[str]], start: str, goal: str) -> list[str] 
     return None
 
 
-# The checkers of each projection kind's own fields (see _PROJECTION_KINDS), given the
-# checked weights and delays: check(j, weight, delay, source, target) -> the checked fields it adds.
+# The checkers of each projection kind's own fields (see _PROJECTION_KINDS), given the checked
+# weights and delays: check(j, weight, delay, source, target, fixed) -> the checked fields it adds.
 def _checked_dense(j: Projection, weight: np.ndarray, delay: np.ndarray | None, src: Population,
-                   dst: Population) -> dict[str, Any]:
+                   dst: Population, fixed: bool) -> dict[str, Any]:
     if weight.shape != (dst.size, src.size):
         raise _err(f"has shape {weight.shape}, expected (target {dst.size}, source {src.size})", where=j.name,
                    parameter="weight")
@@ -564,7 +566,7 @@ def _checked_dense(j: Projection, weight: np.ndarray, delay: np.ndarray | None, 
 
 
 def _checked_sparse(j: Projection, weight: np.ndarray, delay: np.ndarray | None, src: Population,
-                    dst: Population) -> dict[str, Any]:
+                    dst: Population, fixed: bool) -> dict[str, Any]:
     where = j.name
     if weight.ndim != 1:
         raise _err(f"must be 1-D (one value per synapse), got shape {weight.shape}", where=where, parameter="weight")
@@ -585,7 +587,7 @@ def _checked_sparse(j: Projection, weight: np.ndarray, delay: np.ndarray | None,
 
 
 def _checked_conv(j: Projection, weight: np.ndarray, delay: np.ndarray | None, src: Population,
-                  dst: Population) -> dict[str, Any]:
+                  dst: Population, fixed: bool) -> dict[str, Any]:
     geometry = _checked_geometry(j, weight, src, dst)
     if delay is not None:
         raise _err("convolutions carry no per-synapse delays", where=j.name, parameter="delay",
@@ -642,8 +644,10 @@ _PROJECTION_KINDS: dict[str, Callable[..., dict[str, Any]]] = {
     "dense": _checked_dense,
     "sparse": _checked_sparse,
     "conv": _checked_conv,
+    "crossbar": checked_crossbar,   # runtime/crossbar.py
 }
 PROJECTION_KINDS = tuple(_PROJECTION_KINDS)
+_ANALOG_KINDS = ("crossbar",)
 
 
 def _check_core_count(shape: tuple[int, ...], total: int) -> None:

@@ -27,7 +27,7 @@ class SynapseList:
 
 def expand(j: Projection, n_src: int, n_dst: int) -> SynapseList:
     """All synapses of ``j`` (zero weights included; filter on ``weight != 0`` if needed)."""
-    if j.kind == "dense":
+    if j.kind in ("dense", "crossbar"):
         dst, src = np.divmod(np.arange(n_src * n_dst, dtype=np.int64), n_src)
         delay = j.delay.reshape(-1) if j.delay is not None else np.zeros(dst.size, np.int64)
         return SynapseList(src, dst, j.weight.reshape(-1), delay)
