@@ -11,7 +11,7 @@ import numpy as np
 
 from ..compiler.lower import lower
 from ..compiler.pipeline import Compiled, available_passes
-from ..errors import SimulationError, SpikecError, UnsupportedError
+from ..errors import GraphValidationError, ResourceLimitError, SimulationError, SpikecError, UnsupportedError
 from ..hardware import Sourced
 from ..ir import Graph
 from ..ir.readout import decode_rate
@@ -199,16 +199,19 @@ def estimate(model: Any, target: str | Target = "loihi2", data: Dataset | str | 
 
 @dataclass(frozen=True)
 class Comparison:
-    """One target's row of ``spikec compare``: per sample, with that chip's default options."""
+    """One target's row of ``spikec compare``: per sample, with that chip's default options.  A
+    target that cannot take the model (too big, a kind of neuron it lacks) has ``refused``, the
+    reason and the fix, and no figures."""
 
     target: str
     title: str
-    energy: float          # J
-    latency: float         # s
-    cores: int
-    chips: int
+    energy: float | None    # J
+    latency: float | None   # s
+    cores: int | None
+    chips: int | None
     accuracy: float | None
     missing: tuple[str, ...]
+    refused: str | None = None
 
 
 def compare(model: Any, data: Dataset | str | os.PathLike | None = None, targets: str | Sequence[str] = "all", *,
@@ -226,12 +229,24 @@ def compare(model: Any, data: Dataset | str | os.PathLike | None = None, targets
     data = resolve_data(data, model, graph, samples)
     rows = []
     for chip in chips:
-        report = run(graph, data, target=chip, threads=threads)
+        try:
+            report = run(graph, data, target=chip, threads=threads)
+        except _REFUSALS as exc:
+            # One chip that cannot hold the model (Xylo's 16 inputs, TULIP's binary neurons) is a row
+            # of the comparison, not the end of it.
+            rows.append(Comparison(chip.name, chip.title, None, None, None, None, None, (), refused=str(exc)))
+            continue
         assert report.estimate is not None
         rows.append(Comparison(chip.name, chip.title, report.estimate.energy, report.estimate.latency,
                                report.estimate.active_cores, chip.chips(report.program), report.accuracy,
                                report.estimate.missing))
+    if all(r.refused for r in rows):
+        run(graph, data, target=chips[0], threads=threads)     # raises the first target's refusal
     return rows
+
+
+# What a chip says when the model does not fit it or uses what it lacks (not bad input or data).
+_REFUSALS = (ResourceLimitError, UnsupportedError, GraphValidationError)
 
 
 def resolve_data(data: Dataset | str | os.PathLike | None, model: Any, reader: Graph | Program,

@@ -153,21 +153,32 @@ def _compare_args(p: argparse.ArgumentParser) -> None:
 
 
 def compare_table(rows: Sequence[api.Comparison]) -> Table:
-    """The ``spikec compare`` table: one row per target, per sample."""
+    """The ``spikec compare`` table: one row per target, per sample; a chip that refused the model
+    says so in the last column (the reason follows the table)."""
     table = Table(title="targets side by side (per sample)", title_justify="left")
     for col in ("target", "energy uJ", "latency ms", "cores", "chips", "accuracy", "unpriced terms"):
         table.add_column(col, justify="left" if col == "target" else "right")
     for r in rows:
+        if r.refused is not None:
+            row(table, r.title, "-", "-", "-", "-", "-", "does not fit")
+            continue
         acc = "" if r.accuracy is None else f"{r.accuracy * 100:.2f} %"
         row(table, r.title, f"{r.energy * 1e6:.4g}", f"{r.latency * 1e3:.4g}", f"{r.cores}", f"{r.chips}", acc,
-                      f"{len(r.missing)}")
+            f"{len(r.missing)}")
     return table
+
+
+def print_compare(rows: Sequence[api.Comparison], console: Console) -> None:
+    console.print(compare_table(rows))
+    for r in rows:
+        if r.refused is not None:
+            console.print(f"{r.target} does not take this model: {r.refused}")
 
 
 def _compare(args: argparse.Namespace, console: Console) -> int:
     rows = api.compare(args.model, args.input, args.targets, samples=args.samples, threads=args.threads, dt=args.dt,
                        source=args.source)
-    console.print(compare_table(rows))
+    print_compare(rows, console)
     return 0
 
 

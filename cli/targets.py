@@ -10,7 +10,7 @@ from rich.text import Text
 
 from .. import __version__, api
 from ..errors import SpikecError
-from .chip import compare_table, print_run
+from .chip import print_compare, print_run
 from .common import Command, SafeConsole, error, row
 from .model import print_info, run_simulation
 
@@ -63,7 +63,7 @@ def _demo(args: argparse.Namespace, console: Console) -> int:
     console.print()
     print_run(api.run(graph, data, cost="loihi1"), console)
     console.print()
-    console.print(compare_table(api.compare(graph, data)))
+    print_compare(api.compare(graph, data), console)
     return 0
 
 
