@@ -20,7 +20,7 @@ ENGINE     := $(VENV)/.engine
 ENGINE310  := $(VENV310)/.engine
 
 
-.PHONY: venv venv310 lava engine test test-main test-py310 test-asan demo clean distclean bench bench-venvs
+.PHONY: venv venv310 lava browser engine test test-main test-py310 test-asan demo clean distclean bench bench-venvs
 
 venv: $(STAMP) $(ENGINE)
 
@@ -65,8 +65,9 @@ $(STAMP310): pyproject.toml setup.py
 
 test: test-main test-py310 test-asan
 
-# The Loihi 2 tests run every network on Lava too (tests/targets), so the Lava env comes first.
-test-main: venv lava
+# The Loihi 2 tests run every network on Lava too (tests/targets), so the Lava env comes first;
+# the report tests open their HTML in a headless browser.
+test-main: venv lava browser
 	$(VPY) -m pytest -q $(PYTEST_ARGS) tests
 
 test-py310: venv310
@@ -87,6 +88,21 @@ $(ASAN_DIR)/.built: $(ENGINE) $(ENGINE_SRC)
 test-asan: $(ASAN_DIR)/.built
 	LD_PRELOAD=$(ASAN_LIBS) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	PYTHONPATH=$(ASAN_DIR) SPIKEC_ENGINE=spikec_engine_asan $(VPY) -m pytest -q $(PYTEST_ARGS) tests/runtime
+
+# The headless browser of tests/report: Debian's chromium, driven by playwright (in the test
+# extra) through its executable path; Playwright's own browser download is not reachable here.
+# Installed once (apt-get, as root); under CI=true a failed install fails the build, elsewhere it
+# only warns and the browser tests skip.
+CHROMIUM ?= /usr/bin/chromium
+BROWSER_STAMP := $(VENV)/.browser
+
+browser: $(BROWSER_STAMP)
+
+$(BROWSER_STAMP): $(STAMP)
+	@if test -x $(CHROMIUM) || (apt-get update && apt-get install -y --no-install-recommends chromium); then \
+	  $(CHROMIUM) --headless --no-sandbox --version && touch $@; \
+	elif [ "$$CI" = true ]; then echo "error: cannot install chromium (apt-get) for the report tests" >&2; exit 1; \
+	else echo "warning: no $(CHROMIUM): the browser tests of tests/report will skip" >&2; fi
 
 demo: venv
 	$(VENV)/bin/spikec demo

@@ -12,12 +12,12 @@ from typing import Sequence
 
 from .. import __version__
 from ..errors import SpikecError
-from . import chip, lsm, model, targets
+from . import chip, explore, lsm, model, report, targets
 from .common import Command, Parser, SafeConsole, clean, error
 
 __all__ = ["build_parser", "clean", "commands", "main"]
 
-_MODULES = (model, chip, targets, lsm)
+_MODULES = (model, chip, targets, lsm, explore, report)
 
 
 def commands() -> dict[str, Command]:
