@@ -295,6 +295,112 @@ typedef struct {
     int64_t *code;
 } xb_scratch;
 
+/* ---- Xylo Audio 2's integer neuron (SK_XYLO) ---------------------------------------------- */
+
+/* The arithmetic of targets/xylo/reference.py (checked there against SynSense's xylosim), which
+ * tests/runtime/test_xylo_kernel.py holds this code to, state for state.  Registers are 16-bit
+ * and every addition saturates to [-2^15, 2^15 - 1], one addition at a time, so a population's
+ * input cannot be summed ahead in the delay ring as other kernels' is: its sources' events wait
+ * in a queue per ring slot and are added, in arrival order, into the currents when it updates.
+ * Arrival order is population order, then source index: Xylo's order (inputs, then hidden
+ * neurons by index) when the populations are listed as the chip numbers its neurons. */
+
+#define XY_MIN (-32768)
+#define XY_MAX 32767
+
+static inline int64_t xy_sat(int64_t x) { return x < XY_MIN ? XY_MIN : (x > XY_MAX ? XY_MAX : x); }
+
+/* How much a register decays in one step: x >> s (rounding down, written without shifting a
+ * negative number), and at least one step toward zero. */
+static inline int64_t xy_decay(int64_t x, int64_t s) {
+    const int64_t d = x >= 0 ? (x >> s) : -(((-x) - 1) >> s) - 1;
+    return (d == 0 && x != 0) ? (x > 0 ? 1 : -1) : d;
+}
+
+/* Events waiting for a xylo population, per ring slot: at most one per (projection, source
+ * neuron), so a slot holds `cap` = the incoming projections' source neurons. */
+typedef struct {
+    int32_t *proj, *idx;  /* projection and source neuron of each queued event */
+    int64_t *val;         /* its payload: a count of events */
+    int32_t *n;           /* events queued in each slot */
+    int64_t cap;
+} xy_queue;
+
+static void xy_enqueue(xy_queue *q, int32_t proj, const int32_t *idx, const int64_t *val, int32_t n_ev,
+                       int32_t slot) {
+    const int64_t at = (int64_t)slot * q->cap + q->n[slot];
+    for (int32_t e = 0; e < n_ev; e++) {
+        q->proj[at + e] = proj;
+        q->idx[at + e] = idx[e];
+        q->val[at + e] = val[e];
+    }
+    q->n[slot] += n_ev;
+}
+
+/* Add the events queued in `slot` into the currents: per event, count x weight into each of
+ * its targets, saturated (count x weight equals count saturated additions of one weight, as
+ * they share a sign).  Weights arrive shifted by the projection's weight shift. */
+static void xy_deliver(const sk_proj *projs, xy_queue *q, int32_t slot, int64_t *i1, int64_t *i2) {
+    const int64_t base = (int64_t)slot * q->cap;
+    for (int32_t e = 0; e < q->n[slot]; e++) {
+        const sk_proj *J = &projs[q->proj[base + e]];
+        const int32_t i = q->idx[base + e];
+        const int64_t cap = J->max_events, v = q->val[base + e];
+        const int64_t n = v > cap ? cap : (v < -cap ? -cap : v);
+        int64_t *cur = J->synapse ? i2 : i1;
+        if (J->kind == SK_DENSE) {
+            const int64_t *row = J->w_i + (int64_t)i * J->n_dst;
+            for (int32_t j = 0; j < J->n_dst; j++) cur[j] = xy_sat(cur[j] + n * row[j]);
+        } else { /* SK_SPARSE */
+            for (int64_t k = J->row_ptr[i]; k < J->row_ptr[i + 1]; k++)
+                cur[J->col[k]] = xy_sat(cur[J->col[k]] + n * J->w_i[k]);
+        }
+    }
+    q->n[slot] = 0;
+}
+
+/* One step of a xylo population whose currents i1, i2 hold this step's delivered events:
+ * decay the currents, then dv = sat(wrap16(-decay(v)) + i1 + i2), dv = sat(dv + bias),
+ * v = sat(v + dv); then fire while v >= threshold, up to max_spikes times, subtracting the
+ * threshold each time.  The event's payload is the number of spikes. */
+static int32_t update_xylo(const sk_pop *P, int64_t *i1, int64_t *i2, int64_t *v, int32_t *ev_idx, int64_t *ev_val,
+                           int64_t *yrec, int64_t *vrec, int64_t *urec, int64_t *pc, int64_t *cc) {
+    int32_t n_ev = 0;
+    const int64_t *d1 = P->dash_syn, *d2 = P->dash_syn2, *dm = P->dash_mem;
+    const int64_t most = P->max_spikes;
+    for (int32_t k = 0; k < P->n_segs; k++) {
+        int64_t active = 0;
+        const int32_t lo = P->seg_start[k], hi = P->seg_start[k + 1];
+        for (int32_t i = lo; i < hi; i++) {
+            const int64_t a1 = i1[i], a2 = d2 ? i2[i] : 0;
+            i1[i] = a1 - xy_decay(a1, d1[i]);
+            if (d2) i2[i] = a2 - xy_decay(a2, d2[i]);
+            int64_t leak = -xy_decay(v[i], dm[i]);
+            if (leak > XY_MAX) leak -= 65536; /* -(-2^15) in a 16-bit register is -2^15 */
+            const int64_t dv = xy_sat(xy_sat(leak + i1[i] + (d2 ? i2[i] : 0)) + P->ibias[i]);
+            int64_t vv = xy_sat(v[i] + dv);
+            const int64_t th = P->ithr[i];
+            int64_t n = 0;
+            if (vv >= th) {
+                n = th == 0 ? most : (vv - th) / th + 1;
+                if (n > most) n = most;
+                vv -= n * th;
+            }
+            v[i] = vv;
+            active += (a1 != 0) | (a2 != 0) | (vv != 0);
+            if (yrec) yrec[i] = n;
+            if (vrec) vrec[i] = vv;
+            if (urec) urec[i] = i1[i];
+            if (n) { ev_idx[n_ev] = i; ev_val[n_ev] = n; n_ev++; }
+        }
+        pc[SK_C_NU_ACTIVE] += active;
+        pc[SK_C_NU_IDLE] += (hi - lo) - active;
+        cc[(int64_t)P->seg_core[k] * SK_NCOUNTERS + SK_C_NU_ACTIVE] += active;
+        cc[(int64_t)P->seg_core[k] * SK_NCOUNTERS + SK_C_NU_IDLE] += (hi - lo) - active;
+    }
+    return n_ev;
+}
+
 /* ---- the two builds ------------------------------------------------------------------------ */
 
 #define VAL double
@@ -308,6 +414,7 @@ typedef struct {
 #define SK_INPUT_OF(P) ((P)->in_f)
 #define SK_INPUT_BIAS(P) ((P)->input_bias)
 #define SK_NEURON_UPDATE update_float
+#define SK_INTEGER 0
 #include "engine_impl.h"
 #undef VAL
 #undef SK_FN
@@ -320,6 +427,7 @@ typedef struct {
 #undef SK_INPUT_OF
 #undef SK_INPUT_BIAS
 #undef SK_NEURON_UPDATE
+#undef SK_INTEGER
 
 #define VAL int64_t
 #define SK_FN(name) name##_i
@@ -332,6 +440,7 @@ typedef struct {
 #define SK_INPUT_OF(P) ((P)->in_i)
 #define SK_INPUT_BIAS(P) ((P)->iinput_bias)
 #define SK_NEURON_UPDATE update_fixed
+#define SK_INTEGER 1
 #include "engine_impl.h"
 
 int sk_run_float(const sk_run_args *args) { return sk_run_f(args); }

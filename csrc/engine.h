@@ -20,6 +20,7 @@
 #define SK_PASS 1
 #define SK_CUBA_FLOAT 2
 #define SK_CUBA_FIXED 3
+#define SK_XYLO 4  /* Xylo Audio 2's integer neuron (int64 build only; see engine.c and runtime/xylo.py) */
 
 #define SK_RESET_NONE 0
 #define SK_RESET_VALUE 1
@@ -41,9 +42,11 @@
 
 /* Counter slots, per (sample, step, population) and per (sample, step, core). */
 #define SK_C_SYNOPS 0     /* synaptic events on non-zero weights (source pop / destination core) */
-#define SK_C_NU_ACTIVE 1  /* neuron updates with non-zero input or non-zero state after it */
+#define SK_C_NU_ACTIVE 1  /* neuron updates with non-zero input or non-zero state after it (xylo: non-zero
+                           * currents after delivery or membrane after the update) */
 #define SK_C_NU_IDLE 2    /* neuron updates with zero input that leave a zero state */
-#define SK_C_SPIKES 3     /* events emitted (spikes, or non-zero graded outputs) */
+#define SK_C_SPIKES 3     /* events emitted (spikes, or non-zero graded outputs; xylo: neurons that fire,
+                           * one event however many spikes it carries) */
 #define SK_C_MSG_LOCAL 4  /* event deliveries to the source's own core */
 #define SK_C_MSG_REMOTE 5 /* event deliveries to another core (one per destination core) */
 #define SK_C_HOPS_X 6     /* Manhattan hops along x of remote messages */
@@ -78,6 +81,10 @@ typedef struct {
     /* fixed-point parameters */
     const int64_t *du, *dv, *ibias, *ithr, *iv_reset, *iinput_bias, *iv_init, *iu_init;
     int32_t decay_bits, input_shift, u_bits, v_bits, u_wrap, v_wrap, rounding;
+    /* xylo (also ibias, and ithr: it fires while v >= ithr): bit-shift decays of the synaptic
+     * currents (dash_syn2 NULL = one current) and of the membrane; most spikes per step */
+    const int64_t *dash_syn, *dash_syn2, *dash_mem;
+    int32_t max_spikes;
     /* core segments: neurons [seg_start[k], seg_start[k+1]) sit on core seg_core[k] */
     int32_t n_segs;
     const int32_t *seg_start, *seg_core;
@@ -106,6 +113,9 @@ typedef struct {
     /* sparse: CSR by source */
     const int64_t *row_ptr;
     const int32_t *col;
+    /* into a xylo population: the synaptic current fed (0 or 1), and the most events one
+     * source's payload counts (a larger count delivers this many) */
+    int32_t synapse, max_events;
     /* conv: weight (cout, cin/groups, kh, kw) */
     int32_t cin, hin, win, cout, hout, wout, kh, kw, sh, sw, ph, pw, dh, dw, groups;
     /* crossbar: w_f (both arithmetics) holds the programmed conductance differences in weight

@@ -1,14 +1,17 @@
 /* The arithmetic-independent part of the engine, compiled once per value type.
  *
  * Included by engine.c with VAL (double or int64_t), SK_FN(name) (name suffix), REC_OUT,
- * REC_V, REC_U, INPUT_OF, INPUT_BIAS_OF (field selectors) and NEURON_UPDATE (the kernel of
- * this arithmetic) defined.  Keeping one copy of ring buffers, delivery and counters is what
+ * REC_V, REC_U, INPUT_OF, INPUT_BIAS_OF (field selectors), NEURON_UPDATE (the kernel of
+ * this arithmetic) and SK_INTEGER (1 in the int64 build, the only one that runs xylo
+ * populations) defined.  Keeping one copy of ring buffers, delivery and counters is what
  * guarantees float and fixed programs are timed and counted the same way.
  */
 
 typedef struct {
     VAL *acc;          /* ring x size input accumulators */
-    VAL *u, *v, *z;    /* neuron state (NULL for input and pass populations) */
+    VAL *u, *v, *z;    /* neuron state (NULL for input and pass populations); xylo: u and z are
+                        * the two synaptic currents */
+    xy_queue q;        /* xylo: the events waiting for each ring slot (engine.c) */
     int32_t *ev_idx;   /* the events of the population's latest update */
     VAL *ev_val;
     int32_t n_ev;
@@ -133,6 +136,7 @@ static void SK_FN(free_states)(SK_FN(state) *st, int32_t n) {
     for (int32_t p = 0; p < n; p++) {
         free(st[p].acc); free(st[p].u); free(st[p].v); free(st[p].z);
         free(st[p].ev_idx); free(st[p].ev_val); free(st[p].core); free(st[p].outs);
+        free(st[p].q.proj); free(st[p].q.idx); free(st[p].q.val); free(st[p].q.n);
     }
     free(st);
 }
@@ -164,6 +168,17 @@ int SK_FN(sk_run)(const sk_run_args *a) {
             st[p].z = (VAL *)calloc(n, sizeof(VAL));
             if (!st[p].u || !st[p].v || !st[p].z) goto oom;
         }
+        if (P->kernel == SK_XYLO) {
+            xy_queue *q = &st[p].q;
+            for (int32_t j = 0; j < a->n_projs; j++)
+                if (a->projs[j].dst == p) q->cap += a->projs[j].n_src;
+            const size_t room = (size_t)(q->cap > 0 ? q->cap : 1) * (size_t)P->ring;
+            q->proj = (int32_t *)malloc(room * sizeof(int32_t));
+            q->idx = (int32_t *)malloc(room * sizeof(int32_t));
+            q->val = (int64_t *)malloc(room * sizeof(int64_t));
+            q->n = (int32_t *)calloc((size_t)P->ring, sizeof(int32_t));
+            if (!q->proj || !q->idx || !q->val || !q->n) goto oom;
+        }
         for (int32_t k = 0; k < P->n_segs; k++)
             for (int32_t i = P->seg_start[k]; i < P->seg_start[k + 1]; i++) st[p].core[i] = P->seg_core[k];
         for (int32_t j = 0; j < a->n_projs; j++)
@@ -181,6 +196,8 @@ int SK_FN(sk_run)(const sk_run_args *a) {
                     st[p].z[i] = 0;
                 }
             }
+            /* events the last sample sent past its end */
+            if (st[p].q.n) memset(st[p].q.n, 0, (size_t)P->ring * sizeof(int32_t));
         }
         for (int32_t t = 0; t < a->steps; t++) {
             const int64_t row = (int64_t)b * tsteps + (a->per_step ? t : 0);
@@ -206,7 +223,16 @@ int SK_FN(sk_run)(const sk_run_args *a) {
                         if (yrec) yrec[i] = y;
                         if (y != 0) { s->ev_idx[n_ev] = (int32_t)i; s->ev_val[n_ev] = y; n_ev++; }
                     }
-                } else {
+                }
+#if SK_INTEGER
+                else if (P->kernel == SK_XYLO) {
+                    xy_deliver(a->projs, &s->q, (int32_t)(t % P->ring), s->u, s->z);
+                    n_ev = update_xylo(P, s->u, s->z, s->v, s->ev_idx, s->ev_val, yrec,
+                                       SK_REC_V(P) ? SK_REC_V(P) + rec : NULL,
+                                       SK_REC_U(P) ? SK_REC_U(P) + rec : NULL, pc, cc);
+                }
+#endif
+                else {
                     n_ev = SK_NEURON_UPDATE(P, s->u, s->v, s->z, x, s->ev_idx, s->ev_val, s->n_ev, yrec,
                                             SK_REC_V(P) ? SK_REC_V(P) + rec : NULL,
                                             SK_REC_U(P) ? SK_REC_U(P) + rec : NULL, pc, cc);
@@ -220,6 +246,12 @@ int SK_FN(sk_run)(const sk_run_args *a) {
                 for (int32_t k = 0; k < s->n_outs; k++) {
                     const sk_proj *J = &a->projs[s->outs[k]];
                     const sk_pop *D = &a->pops[J->dst];
+#if SK_INTEGER
+                    if (D->kernel == SK_XYLO)
+                        xy_enqueue(&st[J->dst].q, s->outs[k], s->ev_idx, s->ev_val, n_ev,
+                                   (t + J->delay_base) % D->ring);
+                    else
+#endif
                     if (J->kind == SK_CROSSBAR)
                         SK_FN(deliver_xb)(J, s, n_ev, &st[J->dst], D->size, D->ring, b, t, &xw, pc, cc);
                     else

@@ -25,6 +25,7 @@ from .counters import COUNTERS, Counters
 from .crossbar import ColumnGroups, column_groups, tile_count
 from .fanout import fanout_tables
 from .program import KERNELS, OVERFLOWS, PROJECTION_KINDS, RESETS, ROUNDINGS, Program
+from .xylo import engine_weight
 
 __all__ = ["run", "Result", "engine_module"]
 
@@ -250,6 +251,10 @@ class _CArgs:
             c.u_bits, c.v_bits = cfg["u_bits"], cfg["v_bits"]
             c.u_wrap, c.v_wrap = OVERFLOWS.index(cfg["u_overflow"]), OVERFLOWS.index(cfg["v_overflow"])
             c.rounding = ROUNDINGS.index(cfg["rounding"])
+        elif pop.kernel == "xylo":
+            for key, attr in _XYLO_FIELDS:
+                setattr(c, attr, self.buf(prm.get(key), "int64_t"))
+            c.max_spikes = pop.config["max_spikes"]
         if "input_bias" in prm:
             setattr(c, "iinput_bias" if self.fixed else "input_bias", self.buf(prm["input_bias"], self.vtype))
         # Contiguous runs of neurons on one core: the engine counts neuron updates per run.
@@ -287,6 +292,8 @@ class _CArgs:
             c.dh, c.dw = g["dilation"]
             c.ph, c.pw = g["padding"][0][0], g["padding"][1][0]
             c.groups = g["groups"]
+        if program.populations[d].kernel == "xylo":
+            c.synapse, c.max_events = j.geometry["synapse"], j.geometry["max_events"]
 
     def crossbar(self, c: Any, j: Any, k: int, groups: ColumnGroups, tiles: np.ndarray) -> None:
         """The crossbar fields of projection ``k``; the engine adds its per-tile counters into ``tiles``."""
@@ -305,6 +312,8 @@ _FLOAT_FIELDS = (("alpha_syn", "alpha_syn"), ("gain_syn", "gain_syn"), ("alpha",
                  ("fire_shift", "fire_shift"), ("v_init", "v_init"), ("u_init", "u_init"))
 _FIXED_FIELDS = (("du", "du"), ("dv", "dv"), ("bias", "ibias"), ("v_threshold", "ithr"),
                  ("v_reset", "iv_reset"), ("v_init", "iv_init"), ("u_init", "iu_init"))
+_XYLO_FIELDS = (("dash_syn", "dash_syn"), ("dash_syn2", "dash_syn2"), ("dash_mem", "dash_mem"), ("bias", "ibias"),
+                ("threshold", "ithr"))
 # Parameters that, equal across a population, let the float kernel use scalars.
 _UNIFORM = ("alpha_syn", "gain_syn", "alpha", "gain", "bias", "v_threshold")
 
@@ -320,16 +329,16 @@ class _Layout:
     col: np.ndarray | None = None
 
 
-def _engine_layout(j: Any, n_src: int, dtype: Any) -> _Layout:
+def _engine_layout(j: Any, n_src: int, dtype: Any, weight: np.ndarray) -> _Layout:
     if j.kind in ("dense", "crossbar"):
         delay = None if j.delay is None else np.ascontiguousarray(j.delay.T, dtype=np.int32)
-        return _Layout(np.ascontiguousarray(j.weight.T, dtype=dtype), delay)
+        return _Layout(np.ascontiguousarray(weight.T, dtype=dtype), delay)
     if j.kind == "sparse":
         order = np.argsort(j.source_index, kind="stable")
         delay = None if j.delay is None else j.delay[order].astype(np.int32)
         row_ptr = np.searchsorted(j.source_index[order], np.arange(n_src + 1)).astype(np.int64)
-        return _Layout(j.weight[order].astype(dtype), delay, row_ptr, j.target_index[order].astype(np.int32))
-    return _Layout(np.ascontiguousarray(j.weight, dtype=dtype))
+        return _Layout(weight[order].astype(dtype), delay, row_ptr, j.target_index[order].astype(np.int32))
+    return _Layout(np.ascontiguousarray(weight, dtype=dtype))
 
 
 def _cached(program: Program, key: str, make: Any) -> Any:
@@ -342,8 +351,9 @@ def _cached(program: Program, key: str, make: Any) -> Any:
 
 def _layouts(program: Program) -> list[_Layout]:
     dtype = np.int64 if program.arithmetic == "fixed" else np.float64
-    return [_engine_layout(j, program.populations[program.index[j.source]].size,
-                           np.float64 if j.kind == "crossbar" else dtype) for j in program.projections]
+    pops = program.populations
+    return [_engine_layout(j, pops[program.index[j.source]].size, np.float64 if j.kind == "crossbar" else dtype,
+                           engine_weight(j, pops[program.index[j.target]].kernel)) for j in program.projections]
 
 
 def _crossbar_groups(program: Program) -> dict[str, ColumnGroups]:
@@ -418,6 +428,8 @@ def _overflow(program: Program, peaks: Mapping[str, float]) -> tuple[int, float,
             payload[k] = peaks[pop.name]
         elif pop.kernel == "cuba_fixed":
             payload[k] = 1.0 if pop.spiking else 2.0 ** (pop.config["v_bits"] - 1)
+        elif pop.kernel == "xylo":
+            payload[k] = float(pop.config["max_spikes"])
 
     def bound(k: int) -> float:
         pop = pops[k]
@@ -440,7 +452,7 @@ def _overflow(program: Program, peaks: Mapping[str, float]) -> tuple[int, float,
         if not changed:
             break
     for k, pop in enumerate(pops):
-        if pop.kernel == "input":
+        if pop.kernel in ("input", "xylo"):  # a xylo population caps each payload and saturates each addition
             continue
         b = bound(k)
         shift = 2.0 ** pop.config["input_shift"] if pop.kernel == "cuba_fixed" else 1.0

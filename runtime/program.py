@@ -26,6 +26,7 @@ from ..errors import GraphValidationError, ProgramError
 from ..hardware.arithmetic import OVERFLOWS, ROUNDINGS
 from ..ir import npzfile
 from .crossbar import checked_crossbar
+from .xylo import XYLO_OPTIONAL, XYLO_PARAMS, check_xylo, checked_xylo_synapses, xylo_settings
 
 __all__ = [
     "KERNELS", "RESETS", "PROJECTION_KINDS", "ROUNDINGS", "OVERFLOWS", "MAX_DELAY",
@@ -109,9 +110,11 @@ class Population:
 
     ``kernel``: ``input`` (values injected from the run's inputs), ``pass`` (outputs its
     summed input, a relay for projections that feed projections), ``cuba_float`` (the float
-    current-based LIF family: every spikec.ir float neuron) or ``cuba_fixed`` (the integer
-    CUBA LIF of :class:`spikec.ir.FixedCubaLIF`).  A non-spiking population emits its value
-    (membrane, or input for ``pass``) as a graded event whenever it is non-zero.
+    current-based LIF family: every spikec.ir float neuron), ``cuba_fixed`` (the integer
+    CUBA LIF of :class:`spikec.ir.FixedCubaLIF`) or ``xylo`` (Xylo Audio 2's 16-bit saturating
+    neuron with bit-shift decays and up to 31 spikes a step: :mod:`spikec.runtime.xylo`).  A
+    non-spiking population emits its value (membrane, or input for ``pass``) as a graded event
+    whenever it is non-zero.
     """
 
     name: str
@@ -470,6 +473,7 @@ _KERNELS: dict[str, _Kernel] = {
     "cuba_float": _Kernel("float", _FLOAT_REQUIRED, _FLOAT_OPTIONAL, required_if_spiking=("v_threshold",), neuron=True,
                           check=_check_float),
     "cuba_fixed": _Kernel("fixed", _FIXED_REQUIRED, _FIXED_OPTIONAL, neuron=True, settings=_fixed_settings),
+    "xylo": _Kernel("fixed", XYLO_PARAMS, XYLO_OPTIONAL, neuron=True, check=check_xylo, settings=xylo_settings),
 }
 KERNELS = tuple(_KERNELS)
 
@@ -500,6 +504,8 @@ def _checked_projection(j: Projection, index: dict[str, int], pops: list[Populat
         raise _err(f"is {j.delay_base!r}", where=where, parameter="delay_base") from None
     changes: dict[str, Any] = {"weight": weight, "delay": delay, "delay_base": base}
     changes.update(checked_kind(j, weight, delay, src, dst, fixed))
+    if dst.kernel == "xylo":  # which current it feeds, its weight shift and event cap (runtime/xylo.py)
+        changes["geometry"] = checked_xylo_synapses(j, weight, delay, dst)
     if base < 0 or (delay is not None and delay.size and delay.min() < 0):
         raise _err("delays must be >= 0", where=where, parameter="delay")
     out = dataclasses.replace(j, **changes)

@@ -1,6 +1,7 @@
 """spikec.targets.xylo: SynSense Xylo Audio 2 — up to 16 inputs, 1000 hidden and 8 output
-integer LIF neurons with bit-shift decays, run on its exact arithmetic, with the published
-cycle model per time step, the clock it needs, and the published power."""
+integer LIF neurons with bit-shift decays, run on its exact arithmetic (the C engine's ``xylo``
+kernel; :mod:`.reference` is the NumPy model the tests hold it to), with the published cycle
+model per time step, the clock it needs, and the published power."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from ...runtime.cost import Estimate
 from ...runtime.counters import Counters
 from ...runtime.program import Program
 from ..protocol import ONE_STEP_PER_HOP, Target
-from .backend import run_xylo
 from .compile import XYLO_SPEC, XyloOptions, compile_xylo
 from .cost import clock_check, estimate_xylo, step_cycles
 from .cycles import XYLO_CYCLES, clock_needed, cycles
-from .lower import XyloMapping, to_xylo
+from .lower import XyloMapping, read_xylo, to_xylo
+from .program import xylo_program
 from .reference import XyloNet, XyloRun, simulate
 from .spec import XYLO_A2, XYLO_POWER, XyloChip, XyloPower
 
@@ -43,10 +44,10 @@ class _Costs:
 
 
 TARGET = Target("xylo", XYLO_SPEC, compile_xylo, costs=_Costs(), price_fn=_price, options=XyloOptions,
-                timing=ONE_STEP_PER_HOP, notes_fn=_notes, backends={"emulator": run_xylo},
+                timing=ONE_STEP_PER_HOP, notes_fn=_notes,
                 summary="SynSense Xylo Audio 2: 16 in, 1000 hidden, 8 out, 8-bit weights, 16-bit state, "
                         "bit-shift decays")
 
 __all__ = ["TARGET", "XYLO_SPEC", "XYLO_A2", "XYLO_POWER", "XYLO_CYCLES", "XyloChip", "XyloPower", "XyloOptions",
-           "XyloNet", "XyloRun", "XyloMapping", "simulate", "to_xylo", "compile_xylo", "run_xylo", "cycles",
-           "clock_needed", "step_cycles", "clock_check", "estimate_xylo"]
+           "XyloNet", "XyloRun", "XyloMapping", "simulate", "to_xylo", "read_xylo", "xylo_program", "compile_xylo",
+           "cycles", "clock_needed", "step_cycles", "clock_check", "estimate_xylo"]

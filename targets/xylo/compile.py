@@ -1,5 +1,7 @@
 """Compile for Xylo Audio 2: the shared passes under Xylo's spec, then the mapping onto the
-chip (:func:`.lower.to_xylo`), which refuses what does not fit and records what it rounds."""
+chip (:func:`.lower.to_xylo`), which refuses what does not fit and records what it rounds, and
+the chip's configuration as a program of the engine's ``xylo`` neurons (:mod:`.program`), which
+the C engine runs bit-exact with Xylo's arithmetic."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from ..options import Options, option, weight_bits_option
 from ..pipeline import compile_for
 from ..protocol import ONE_STEP_PER_HOP
 from .lower import to_xylo
+from .program import xylo_program
 from .spec import XYLO_A2, xylo_spec
 
 __all__ = ["XyloOptions", "compile_xylo", "XYLO_SPEC"]
@@ -43,5 +46,5 @@ def compile_xylo(graph: Graph, options: Options, calibration: Any = None) -> Com
     compiled = compile_for(graph, XYLO_SPEC, options, target="xylo", timing=ONE_STEP_PER_HOP,
                            calibration=calibration)
     mapping = to_xylo(compiled.program)
-    program = dataclasses.replace(compiled.program, metadata={**compiled.program.metadata, "chips": 1})
-    return Compiled(compiled.graph, program, compiled.records + (mapping.record,))
+    generic = dataclasses.replace(compiled.program, metadata={**compiled.program.metadata, "chips": 1})
+    return Compiled(compiled.graph, xylo_program(mapping, like=generic), compiled.records + (mapping.record,))

@@ -14,6 +14,7 @@ import numpy as np
 from ...errors import SimulationError
 from ...runtime.cost import Estimate
 from ...runtime.counters import Counters
+from ..protocol import ONE_STEP_PER_HOP
 from .cycles import XYLO_CYCLES, ClockCheck, check_clock, cycles
 from .lower import XyloMapping
 from .spec import XYLO_POWER, XyloPower
@@ -29,7 +30,12 @@ def step_cycles(counters: Counters, mapping: XyloMapping) -> np.ndarray:
     n_in, n_hid, n_out = mapping.net.sizes
     spikes = counters.per_population[..., counters.column("spikes")]
     pops = list(counters.populations)
-    p_in = spikes[..., pops.index(mapping.input)] / max(n_in, 1)
+    # The program's first hop takes a step: the input events counted at step t reach Xylo's
+    # hidden neurons, and cost their cycles, at step t + 1.
+    lag = ONE_STEP_PER_HOP.steps_per_hop
+    arrived = np.zeros(spikes.shape[:2], np.int64)
+    arrived[:, lag:] = spikes[:, :spikes.shape[1] - lag, pops.index(mapping.input)]
+    p_in = arrived / max(n_in, 1)
     hid = sum((spikes[..., pops.index(h)] for h in mapping.hidden), np.zeros(spikes.shape[:2], np.int64))
     p_hid = hid / max(n_hid, 1)
     return cycles(n_in, n_hid, n_out, fanout(mapping), p_in, p_hid)

@@ -13,6 +13,7 @@ the limit it breaks and the fix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from ...runtime.synapses import expand
 from .reference import MAX_DASH, STATE_MAX, XyloNet
 from .spec import XYLO_A2, XyloChip
 
-__all__ = ["XyloMapping", "to_xylo"]
+__all__ = ["XyloMapping", "to_xylo", "read_xylo", "is_xylo_program", "plain_mapping"]
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,10 @@ def _check_sizes(n_in: int, n_hid: int, n_out: int, fan_in: np.ndarray, names: l
 
 
 def to_xylo(program: Program, chip: XyloChip = XYLO_A2) -> XyloMapping:
-    """The Xylo configuration of ``program`` (see the module docstring)."""
+    """The Xylo configuration of ``program`` (see the module docstring); a compiled Xylo program
+    (of ``xylo`` populations) is read back as it is (:func:`read_xylo`)."""
+    if is_xylo_program(program):
+        return read_xylo(program)
     inp, hidden, out = _roles(program)
     sizes = {p.name: p.size for p in program.populations}
     off = dict(zip(hidden, np.cumsum([0] + [sizes[h] for h in hidden])[:-1].tolist()))
@@ -161,3 +165,61 @@ def _neurons(program: Program, name: str, changes: list[Change]) -> dict[str, np
     if pop.reset != "subtract":
         changes.append(Change(name, f"reset '{pop.reset}' becomes Xylo's reset by subtraction"))
     return {"dash_syn": dash_syn, "dash_mem": dash_mem, "threshold": threshold, "bias": p["bias"]}
+
+
+def plain_mapping(net: XyloNet) -> XyloMapping:
+    """``net`` with populations named ``input``, ``hidden`` and ``output``."""
+    return XyloMapping(net, "input", ("hidden",), (net.sizes[1],), "output", PassRecord("xylo_map"))
+
+
+def is_xylo_program(program: Program) -> bool:
+    """Whether every neuron population of ``program`` is a ``xylo`` one (a compiled Xylo program)."""
+    return all(p.kernel == "xylo" for p in program.populations if p.kernel != "input")
+
+
+def read_xylo(program: Program) -> XyloMapping:
+    """The Xylo configuration a program of xylo populations holds (the inverse of
+    :func:`.program.xylo_program`)."""
+    if len(program.inputs) != 1 or len(program.outputs) != 1:
+        _roles(program)   # refuses by name
+    inp, out = next(iter(program.inputs.values())), next(iter(program.outputs.values()))
+    hidden = [p.name for p in program.populations if p.name not in (inp, out)]
+    size = {p.name: p.size for p in program.populations}
+    off = dict(zip(hidden, np.cumsum([0] + [size[h] for h in hidden])[:-1].tolist()))
+    n_in, n_hid, n_out = size[inp], sum(size[h] for h in hidden), size[out]
+    mats = {"in": np.zeros((n_in, n_hid, 2), np.int64), "rec": np.zeros((n_hid, n_hid, 2), np.int64),
+            "out": np.zeros((n_hid, n_out, 1), np.int64)}
+    shifts: dict[str, set[int]] = {"in": set(), "rec": set(), "out": set()}
+    for j in program.projections:
+        if j.source == out or (j.source == inp and j.target == out):
+            raise UnsupportedError(f"target xylo: projection {j.source} -> {j.target}", node=j.name,
+                                   parameter="topology", limit="input -> hidden, hidden -> hidden, hidden -> output")
+        kind = "in" if j.source == inp else ("out" if j.target == out else "rec")
+        s = expand(j, size[j.source], size[j.target])
+        row = s.source + off.get(j.source, 0)
+        col = s.target + off.get(j.target, 0)
+        np.add.at(mats[kind][:, :, j.geometry["synapse"]], (row, col), s.weight)
+        shifts[kind].add(j.geometry["weight_shift"])
+    for kind, seen in shifts.items():
+        if len(seen) > 1:
+            raise UnsupportedError(f"target xylo: the {kind} weights use shifts {sorted(seen)}",
+                                   parameter="weight_shift", limit="one shift per weight matrix (input, "
+                                   "recurrent, output)", fix="requantize the matrix with one shift")
+
+    def params(name: str, key: str) -> np.ndarray:
+        return program.population(name).params[key]
+
+    def cat(key: str) -> np.ndarray:
+        # A hidden population without a second current has no synapse-2 weights either.
+        got = [program.population(h).params.get(key, params(h, "dash_syn")) for h in hidden]
+        return np.concatenate(got) if hidden else np.zeros(0, np.int64)
+
+    dash_syn = np.stack([cat("dash_syn"), cat("dash_syn2")], axis=1) if hidden else np.zeros((0, 2), np.int64)
+    net = XyloNet(mats["in"], mats["rec"], mats["out"][:, :, 0], dash_syn, cat("dash_mem"), cat("threshold"),
+                  cat("bias"), params(out, "dash_syn"), params(out, "dash_mem"), params(out, "threshold"),
+                  params(out, "bias"), *(_one(shifts[k]) for k in ("in", "rec", "out")))
+    return XyloMapping(net, inp, tuple(hidden), tuple(size[h] for h in hidden), out, PassRecord("xylo_map"))
+
+
+def _one(seen: set[int]) -> Any:
+    return next(iter(seen)) if seen else 0

@@ -16,7 +16,10 @@ from hypothesis import strategies as st
 from spikec.errors import ResourceLimitError, SimulationError, SpecError
 from spikec.nn import LIF
 from spikec.targets import get_target
+from spikec.targets.pipeline import compile_for
+from spikec.targets.protocol import ONE_STEP_PER_HOP
 from spikec.targets.xylo import XYLO_POWER, XyloNet, clock_needed, cycles, simulate, to_xylo
+from spikec.targets.xylo.compile import XYLO_SPEC, XyloOptions
 from spikec.targets.xylo.cost import fanout, step_cycles
 from spikec.targets.xylo.reference import decay
 
@@ -216,18 +219,27 @@ def test_the_bundled_model_does_not_fit_and_the_error_says_why() -> None:
 
 
 def test_lowering_sets_thresholds_and_nearest_bit_shift_decays() -> None:
-    program = get_target("xylo").compile(_graph(16, 8, 2)).program
-    mapping = to_xylo(program)
-    hidden = program.population("1")
+    graph = _graph(16, 8, 2)
+    generic = compile_for(graph, XYLO_SPEC, XyloOptions(), target="xylo", timing=ONE_STEP_PER_HOP).program
+    mapping = to_xylo(generic)
+    hidden = generic.population("1")
     # The engine fires on v > theta; Xylo on v >= threshold: the same for integers with threshold = theta + 1.
     np.testing.assert_array_equal(mapping.net.threshold, hidden.params["v_threshold"] + 1)
     # tau = 10 ms at 1 ms: keep 0.905 per step -> 1 - 2**-3 = 0.875 is nearest; an instantaneous current
     # (a LIF) gets the fastest synapse that passes charge, dash 1.
     assert set(mapping.net.dash_mem.tolist()) == {3} and set(mapping.net.dash_syn.ravel().tolist()) == {1}
-    assert any("reset by subtraction" in c.what for c in mapping.record.changes)
+    # The compiled program is that configuration in the engine's xylo neurons, and reads back as it.
+    compiled = get_target("xylo").compile(graph)
+    assert {p.kernel for p in compiled.program.populations} == {"input", "xylo"}
+    np.testing.assert_array_equal(compiled.program.population("1").params["threshold"], mapping.net.threshold)
+    back = to_xylo(compiled.program).net
+    for name in ("w_in", "w_rec", "w_out", "dash_syn", "dash_mem", "threshold", "bias", "dash_syn_out",
+                 "dash_mem_out", "threshold_out", "bias_out"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(mapping.net, name), err_msg=name)
+    assert any("reset by subtraction" in c.what for r in compiled.records for c in r.changes)
 
 
-def test_backend_outputs_line_up_with_the_programs_timing() -> None:
+def test_the_emulator_is_the_c_engine_and_lines_up_with_the_programs_timing() -> None:
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(16, 4, bias=False), LIF(4, tau=10e-3, dt=1e-3),
                                 torch.nn.Linear(4, 2, bias=False), LIF(2, tau=10e-3, dt=1e-3))
@@ -236,9 +248,31 @@ def test_backend_outputs_line_up_with_the_programs_timing() -> None:
         model[2].weight.fill_(4.0)
     target = get_target("xylo")
     program = target.compile(spikec.load(model, input_shape=(16,), dt=1e-3)).program
+    assert target.backend("emulator") is spikec.targets.protocol.emulator
     x = np.zeros((1, 10, 16))
     x[0, 3] = 1.0                                     # one volley at step 3
-    xylo = target.backend("emulator")(program, {"input": x}, 12).output[0]
-    engine = spikec.targets.protocol.emulator(program, {"input": x}, 12).output[0]
-    first = [int(np.flatnonzero(o.any(axis=1))[0]) for o in (xylo, engine)]
-    assert first == [3 + 2, 3 + 2]                    # two hops: hidden at step 4, output at step 5
+    out = target.backend("emulator")(program, {"input": x}, 12).output[0]
+    assert int(np.flatnonzero(out.any(axis=1))[0]) == 3 + 2   # two hops: hidden at step 4, output at step 5
+    # Xylo's own arithmetic sees the volley one step later (the first hop), and agrees step for step.
+    raster = np.zeros((12, 16), np.int64)
+    raster[4] = 1
+    np.testing.assert_array_equal(out, simulate(to_xylo(program).net, raster).output)
+
+
+def test_the_cycle_model_reads_the_engines_counters_as_xylos_events() -> None:
+    # Cycles from the engine's per-step counters equal the model at the activity of Xylo's own run:
+    # input channels with events as Xylo takes them (a step after the program's input), hidden
+    # neurons that fire (a burst of up to 31 spikes is one event).
+    target = get_target("xylo")
+    compiled = target.compile(_graph(16, 40, 4, seed=3))
+    mapping = to_xylo(compiled.program)
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 6, (2, 30, 16)) * (rng.random((2, 30, 16)) < 0.4)
+    run = target.backend("emulator")(compiled.program, {"input": x}, 32)
+    raster = np.zeros((2, 32, 16), np.int64)
+    raster[:, 1:31] = x
+    ref = simulate(mapping.net, raster)
+    assert ref.hidden.max() > 1                       # multi-spike events occur
+    want = cycles(16, 40, 4, fanout(mapping), np.count_nonzero(raster, axis=2) / 16,
+                  np.count_nonzero(ref.hidden, axis=2) / 40)
+    np.testing.assert_allclose(step_cycles(run.counters, mapping), want, rtol=1e-12)
