@@ -45,6 +45,9 @@ __all__ = ["ALWAYS_ON", "Bias", "LoweredBiases", "lower_biases", "chip_shifts", 
            "needs_lowering"]
 
 ALWAYS_ON = "always_on"       # name of the always-on population (a suffix keeps it unique)
+# Most synapses one bias may take per neuron: beyond that the weights' scale is wrong for it (and
+# a bias of 2**40 weight steps would ask for 2**40 synapses).
+MAX_PIECES = 64
 
 # ``split(value) -> [(label, piece)]``: integer bias values (one per neuron) as pieces that each
 # fit one of the chip's synapses and add up to the value, each with a suffix for its projection's
@@ -97,6 +100,12 @@ def split_to_fit(weight_bits: int) -> Splitter:
             return [("", value)] if np.any(value) else []
         mag = np.abs(value.astype(np.int64))
         count = int(-(-mag.max(initial=0) // widest))
+        if count > MAX_PIECES:
+            raise UnsupportedError(
+                f"a bias of {int(mag.max())} is {count} times the widest {weight_bits}-bit weight ({widest}): it would "
+                f"take {count} synapses per neuron from the always-on neuron", parameter="input_bias",
+                limit=f"<= {MAX_PIECES} x {widest}",
+                fix="compile with more weight bits, or scale the layer so its bias is closer to its weights")
         sign = np.sign(value).astype(np.int64)
         return [("", sign * ((mag + count - 1 - k) // count)) for k in range(count)]
 
@@ -211,7 +220,12 @@ def _with_always_on(program: Program, biases: list[Bias], split: Splitter) -> tu
     taken = {j.name for j in program.projections}
     projections = []
     for b in biases:
-        for suffix, piece in split(b.value):
+        try:
+            pieces = split(b.value)
+        except UnsupportedError as exc:
+            raise UnsupportedError(exc.detail, node=b.target, parameter=exc.parameter, limit=exc.limit,
+                                   fix=exc.fix) from None
+        for suffix, piece in pieces:
             idx = np.flatnonzero(piece)
             base = f"{name}->{b.target}@{b.start}{suffix}"
             label = next(f"{base}{'#' + str(k) if k else ''}" for k in range(len(taken) + 1)

@@ -7,19 +7,31 @@ import numpy as np
 import spikec
 from hypothesis import given
 from hypothesis import strategies as st
-from spikec.targets.always_on import ALWAYS_ON, chip_shifts, lower_biases, split_to_fit
+from spikec.targets.always_on import ALWAYS_ON, MAX_PIECES, chip_shifts, lower_biases, split_to_fit
 
 
-@given(st.integers(2, 16), st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=12))
-def test_pieces_fit_the_weights_and_add_up_to_the_bias(bits: int, values: list[int]) -> None:
-    value = np.array(values, np.int64)
-    pieces = [p for _, p in split_to_fit(bits)(value)]
+@given(st.integers(2, 16), st.lists(st.integers(-MAX_PIECES, MAX_PIECES), min_size=1, max_size=12),
+       st.integers(0, 2**20))
+def test_pieces_fit_the_weights_and_add_up_to_the_bias(bits: int, steps: list[int], extra: int) -> None:
     widest = 2 ** (bits - 1) - 1
+    # up to MAX_PIECES widest weights, plus something that is not a multiple of them
+    value = np.array([s * widest - np.sign(s) * (extra % widest) for s in steps], np.int64)
+    pieces = [p for _, p in split_to_fit(bits)(value)]
     assert all(np.abs(p).max() <= widest for p in pieces)
     assert np.array_equal(sum(pieces, np.zeros_like(value)), value)
     # as few as the largest magnitude needs, each piece of one sign per neuron
     assert len(pieces) == -(-int(np.abs(value).max()) // widest)
     assert all(np.all(p * value >= 0) for p in pieces)
+
+
+def test_a_bias_too_large_for_the_weights_is_refused_not_split_into_millions() -> None:
+    import pytest
+    from spikec.errors import UnsupportedError
+
+    with pytest.raises(UnsupportedError, match="65 times the widest 8-bit weight") as info:
+        split_to_fit(8)(np.array([127 * 65, 3]))
+    assert info.value.parameter == "input_bias" and "more weight bits" in info.value.fix
+    assert len(split_to_fit(8)(np.array([127 * MAX_PIECES, -1]))) == MAX_PIECES
 
 
 def test_a_float_bias_is_one_piece_and_a_zero_bias_none() -> None:
