@@ -20,7 +20,7 @@ from .always_on import LoweredBiases, chip_depth, lower_biases, split_to_fit
 from .options import Options
 from .protocol import Timing
 
-__all__ = ["compile_for"]
+__all__ = ["compile_for", "finish_for"]
 
 
 def compile_for(graph: Graph, spec: HardwareSpec, options: Options, *, target: str, timing: Timing,
@@ -29,6 +29,13 @@ def compile_for(graph: Graph, spec: HardwareSpec, options: Options, *, target: s
     every synaptic hop taking ``timing.steps_per_hop`` steps."""
     compiled = compile_graph(graph, spec, arithmetic=options.arithmetic, weight_bits=options.weight_bits,
                              per_channel=options.per_channel, calibration=calibration, passes=options.passes)
+    return finish_for(compiled, spec, options, target=target, timing=timing)
+
+
+def finish_for(compiled: Compiled, spec: HardwareSpec, options: Options, *, target: str, timing: Timing) -> Compiled:
+    """The chip's part of :func:`compile_for` on a program the passes (or a target's own lowering)
+    made: biases the chip cannot hold onto an always-on neuron, the hop timing, relays refused on
+    loops, and the target's name, options and pipeline depth in the metadata."""
     records = list(compiled.records)
     bits = options.weight_bits or spec.value("weight_bits") or 64
     lowered = lower_biases(compiled.program, steps_per_hop=timing.steps_per_hop, split=split_to_fit(bits),

@@ -5,7 +5,6 @@ engine: a binary neuron is a stateless integer threshold neuron."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -15,7 +14,6 @@ from ...compiler.lower import lower
 from ...compiler.mapping import map_program
 from ...compiler.passes.base import PassRecord
 from ...compiler.pipeline import Compiled
-from ...compiler.timing import hop_latency, pipeline_depth
 from ...errors import SimulationError, UnsupportedError
 from ...hardware import HardwareSpec, Sourced
 from ...ir import FixedCubaLIF
@@ -24,7 +22,7 @@ from ...runtime.cost import Estimate
 from ...runtime.counters import Counters
 from ...runtime.program import Program
 from ..options import Options, weight_bits_option
-from ..pipeline import compile_for
+from ..pipeline import compile_for, finish_for
 from ..protocol import ONE_STEP_PER_HOP, Target
 from .design import TULIP_40NM, TulipDesign, mac_neuron, tulip_neuron
 from .schedule import Schedule, bnn_layers, schedule
@@ -63,13 +61,10 @@ def _compile_integer(graph: Graph, options: Options) -> Compiled:
     if options.arithmetic != "fixed" or options.passes is not None or options.weight_bits is not None:
         raise UnsupportedError("a folded BNN is integer already: it takes no arithmetic, passes or weight_bits "
                                "option", parameter="options", fix="drop those options")
-    program = lower(graph, arithmetic="fixed")
-    mapped = map_program(program, TULIP_SPEC)
-    program = hop_latency(mapped.program, ONE_STEP_PER_HOP.steps_per_hop)
-    program = dataclasses.replace(program, metadata={**program.metadata, "target": "tulip",
-                                                     "options": options.as_dict(),
-                                                     "pipeline_depth": pipeline_depth(program)})
-    return Compiled(graph, program, (PassRecord("lower", (), {"note": "integer BNN lowered as is"}), mapped.record))
+    mapped = map_program(lower(graph, arithmetic="fixed"), TULIP_SPEC)
+    lowered = Compiled(graph, mapped.program, (PassRecord("lower", (), {"note": "integer BNN lowered as is"}),
+                                               mapped.record))
+    return finish_for(lowered, TULIP_SPEC, options, target="tulip", timing=ONE_STEP_PER_HOP)
 
 
 def _price(counters: Counters, program: Program) -> Estimate:
