@@ -17,10 +17,9 @@
 
 /* ---- float kernel: LIF, CubaLIF, IF, LI, CubaLI, Integrator, Threshold ---------------- */
 
-/* Pass 1 over neurons [lo, hi): input, integration, activity, and a firing flag per neuron
- * (f[i], a byte).  Branch-free so the compiler vectorises it; PARAM(a) reads a per-neuron
- * parameter (a[i]) or a population-wide one (a0).  FIRE(vv) is the firing condition. */
-#define SK_PASS1(PARAM, FIRE)                                                                    \
+/* Pass 1 over neurons [lo, hi): input, integration and activity.  Branch-free so the compiler
+ * vectorises it; PARAM(a) reads a per-neuron parameter (a[i]) or a population-wide one (a0). */
+#define SK_PASS1(PARAM)                                                                          \
     for (int32_t i = lo; i < hi; i++) {                                                          \
         const double xi = x[i];                                                                  \
         double drive = xi;                                                                       \
@@ -29,19 +28,34 @@
         v[i] = vv;                                                                               \
         x[i] = 0.0;                                                                              \
         active += (xi != 0.0) | (u[i] != 0.0) | (vv != 0.0);                                     \
-        f[i] = (uint8_t)(FIRE(vv));                                                              \
     }
 #define SK_EACH(a) a[i]
 #define SK_SAME(a) a##0
 #define SK_FIRE_EACH(vv) (vv > thr[i])
 #define SK_FIRE_SAME(vv) (vv > thr0)
 #define SK_FIRE_BN(vv) (fs[i] * (vv) + fb[i] > thr[i])
-#define SK_FIRE_NONE(vv) 0
+
+/* Pass 2: the neurons whose membrane v[i] meets FIRE fire, eight tested at a time because firing
+ * is rare.  FIRE is evaluated on the stored membrane, the value pass 1 computed (or that
+ * subtract_next left), so it decides as it would have in pass 1. */
+#define SK_PASS2(FIRE)                                                                           \
+    for (int32_t i0 = 0; i0 < n; i0 += 8) {                                                      \
+        const int32_t i1 = i0 + 8 < n ? i0 + 8 : n;                                             \
+        int any = 0;                                                                             \
+        for (int32_t i = i0; i < i1; i++) any |= FIRE(v[i]);                                     \
+        if (!any) continue;                                                                      \
+        for (int32_t i = i0; i < i1; i++) {                                                      \
+            if (!(FIRE(v[i]))) continue;                                                         \
+            if (reset == SK_RESET_VALUE) v[i] = vr[i];                                           \
+            else if (reset == SK_RESET_SUBTRACT) v[i] = v[i] - thr[i];                           \
+            ev_idx[n_ev] = i; ev_val[n_ev] = 1.0; n_ev++;                                        \
+        }                                                                                        \
+    }
 
 /* Evaluated in the reference's order ((alpha*v + gain*drive) + bias) and compiled with
  * -ffp-contract=off, so a neuron's update rounds exactly as NumPy's does (vector lanes round
- * like scalars).  Two passes: the branch-free update above, then a scan of the firing flags
- * for the (rare) neurons that fired. */
+ * like scalars).  Two passes: the branch-free update above, then a scan for the (rare) neurons
+ * that fire. */
 SK_VECTORIZE
 static int32_t update_float(const sk_pop *P, double *restrict u, double *restrict v, double *restrict z,
                             double *restrict x, int32_t *ev_idx, double *ev_val, int32_t n_prev, double *yrec,
@@ -54,57 +68,44 @@ static int32_t update_float(const sk_pop *P, double *restrict u, double *restric
     const double *restrict fs = P->fire_scale, *restrict fb = P->fire_shift;
     const int cuba = P->cuba, spiking = P->spiking, reset = P->reset;
     const int32_t n = P->size;
-    /* The float kernel keeps no z[]: subtract_next reads last step's events instead, and z's
-     * storage holds this step's firing flags. */
-    uint8_t *restrict f = (uint8_t *)z;
+    /* The float kernel keeps no z[]: subtract_next reads last step's events instead. */
+    (void)z;
     if (ib)
         for (int32_t i = 0; i < n; i++) x[i] += ib[i];
     for (int32_t k = 0; k < P->n_segs; k++) {
         const int32_t lo = P->seg_start[k], hi = P->seg_start[k + 1];
         int64_t active = 0;
-        if (!spiking) {
-            SK_PASS1(SK_EACH, SK_FIRE_NONE)
-        } else if (fs) {
-            SK_PASS1(SK_EACH, SK_FIRE_BN)
-        } else if (P->uniform) {
+        if (P->uniform && spiking && !fs) {
             const double as0 = cuba ? as[0] : 0.0, gs0 = cuba ? gs[0] : 0.0;
-            const double al0 = al[0], ga0 = ga[0], bi0 = bi[0], thr0 = thr[0];
-            SK_PASS1(SK_SAME, SK_FIRE_SAME)
+            const double al0 = al[0], ga0 = ga[0], bi0 = bi[0];
+            SK_PASS1(SK_SAME)
         } else {
-            SK_PASS1(SK_EACH, SK_FIRE_EACH)
+            SK_PASS1(SK_EACH)
         }
         pc[SK_C_NU_ACTIVE] += active;
         pc[SK_C_NU_IDLE] += (hi - lo) - active;
         cc[(int64_t)P->seg_core[k] * SK_NCOUNTERS + SK_C_NU_ACTIVE] += active;
         cc[(int64_t)P->seg_core[k] * SK_NCOUNTERS + SK_C_NU_IDLE] += (hi - lo) - active;
     }
-    /* subtract_next: last step's spikes (still in ev_idx) pay their threshold now, and decide
-     * again whether they fire. */
+    /* subtract_next: last step's spikes (still in ev_idx) pay their threshold now, before pass 2
+     * decides whether they fire. */
     if (reset == SK_RESET_SUBTRACT_NEXT && spiking)
         for (int32_t e = 0; e < n_prev; e++) {
             const int32_t i = ev_idx[e];
             v[i] = v[i] - thr[i];
-            f[i] = (uint8_t)(fs ? SK_FIRE_BN(v[i]) : SK_FIRE_EACH(v[i]));
         }
     if (!spiking) {
         for (int32_t i = 0; i < n; i++)
             if (v[i] != 0.0) { ev_idx[n_ev] = i; ev_val[n_ev] = v[i]; n_ev++; }
         if (yrec) memcpy(yrec, v, (size_t)n * sizeof(double));
     } else {
-        /* Firing is rare: skip eight flags at a time. */
-        for (int32_t i0 = 0; i0 < n; i0 += 8) {
-            const int32_t i1 = i0 + 8 < n ? i0 + 8 : n;
-            if (i1 - i0 == 8) {
-                uint64_t word;
-                memcpy(&word, f + i0, sizeof word);
-                if (!word) continue;
-            }
-            for (int32_t i = i0; i < i1; i++) {
-                if (!f[i]) continue;
-                if (reset == SK_RESET_VALUE) v[i] = vr[i];
-                else if (reset == SK_RESET_SUBTRACT) v[i] = v[i] - thr[i];
-                ev_idx[n_ev] = i; ev_val[n_ev] = 1.0; n_ev++;
-            }
+        if (fs) {
+            SK_PASS2(SK_FIRE_BN)
+        } else if (P->uniform) {
+            const double thr0 = thr[0];
+            SK_PASS2(SK_FIRE_SAME)
+        } else {
+            SK_PASS2(SK_FIRE_EACH)
         }
         if (yrec) {
             memset(yrec, 0, (size_t)n * sizeof(double));
@@ -445,3 +446,60 @@ static int32_t update_xylo(const sk_pop *P, int64_t *i1, int64_t *i2, int64_t *v
 
 int sk_run_float(const sk_run_args *args) { return sk_run_f(args); }
 int sk_run_fixed(const sk_run_args *args) { return sk_run_i(args); }
+
+/* ---- fan-out tables (runtime/fanout.py's rule, without its sort) ---------------------------- */
+
+int sk_fanout(int32_t n_src, int32_t n_cores, int32_t n_parts, const sk_fan_part *parts, const int32_t *own,
+              const int64_t *core_xy, int64_t *totals, int64_t *ptr, int64_t room, int32_t *core, int32_t *syn,
+              int32_t *words) {
+    const size_t nc = (size_t)(n_cores > 0 ? n_cores : 1);
+    int64_t *seen = (int64_t *)malloc(nc * sizeof(int64_t));  /* the last source that touched each core */
+    int64_t *c_syn = (int64_t *)malloc(nc * sizeof(int64_t)), *c_words = (int64_t *)malloc(nc * sizeof(int64_t));
+    int32_t *touched = (int32_t *)malloc(nc * sizeof(int32_t));
+    if (!seen || !c_syn || !c_words || !touched) {
+        free(seen); free(c_syn); free(c_words); free(touched);
+        return -1;
+    }
+    for (size_t c = 0; c < nc; c++) seen[c] = -1;
+    int64_t at = 0;
+    for (int32_t i = 0; i < n_src; i++) {
+        int32_t n_t = 0;
+        for (int32_t q = 0; q < n_parts; q++) {
+            const sk_fan_part *J = &parts[q];
+            const int64_t lo = J->dense ? (int64_t)i * J->n_dst : J->row_ptr[i];
+            const int64_t hi = J->dense ? lo + J->n_dst : J->row_ptr[i + 1];
+            for (int64_t k = lo; k < hi; k++) {
+                const int32_t c = J->dst_core[J->dense ? k - lo : J->col[k]];
+                if (seen[c] != i) { seen[c] = i; c_syn[c] = 0; c_words[c] = 0; touched[n_t++] = c; }
+                c_syn[c] += J->nz[k];
+                c_words[c] += 1;
+            }
+        }
+        /* A message goes to each core holding a non-zero synapse; its words are every synapse
+         * word read there, zero weights included. */
+        int64_t *f = totals + (int64_t)i * SK_NFAN;
+        for (int32_t k = 0; k < SK_NFAN; k++) f[k] = 0;
+        const int32_t me = own[i];
+        ptr[i] = at;
+        for (int32_t e = 0; e < n_t; e++) {
+            const int32_t c = touched[e];
+            if (!c_syn[c]) continue;
+            if (at >= room) { at = -2; goto done; }
+            core[at] = c; syn[at] = (int32_t)c_syn[c]; words[at] = (int32_t)c_words[c];
+            at++;
+            f[SK_F_SYN] += c_syn[c];
+            f[SK_F_WORDS] += c_words[c];
+            if (c == me) { f[SK_F_LOCAL] += 1; continue; }
+            const int64_t dx = llabs(core_xy[2 * (int64_t)c] - core_xy[2 * (int64_t)me]);
+            const int64_t dy = llabs(core_xy[2 * (int64_t)c + 1] - core_xy[2 * (int64_t)me + 1]);
+            f[SK_F_REMOTE] += 1;
+            f[SK_F_HX] += dx;
+            f[SK_F_HY] += dy;
+            if (dx + dy > f[SK_F_HMAX]) f[SK_F_HMAX] = dx + dy;
+        }
+    }
+    ptr[n_src] = at;
+done:
+    free(seen); free(c_syn); free(c_words); free(touched);
+    return at < 0 ? (int)at : 0;
+}

@@ -92,7 +92,7 @@ typedef struct {
     const int64_t *fan_tot;           /* size x SK_NFAN */
     const int64_t *fan_ptr;           /* size + 1 */
     const int32_t *fan_core;          /* destination core of each entry */
-    const int64_t *fan_syn, *fan_words;
+    const int32_t *fan_syn, *fan_words;  /* per entry: at most one source's synapse words, < 2^31 */
     /* input injection (kernel SK_INPUT): (batch, in_steps, size) */
     const double *in_f;
     const int64_t *in_i;
@@ -142,5 +142,26 @@ typedef struct {
 /* Both return 0 on success, -1 if memory could not be allocated. */
 int sk_run_float(const sk_run_args *args);
 int sk_run_fixed(const sk_run_args *args);
+
+/* One outgoing projection of a population, by source neuron, for sk_fanout: dense (every
+ * source reads n_dst words, targets 0..n_dst-1) or CSR (source i reads words
+ * row_ptr[i]..row_ptr[i+1]-1, word k reaching target col[k]); nz[k] = 1 where word k's weight
+ * is non-zero; dst_core[j] = the core of target j. */
+typedef struct {
+    int32_t dense, n_dst;
+    const int64_t *row_ptr;
+    const int32_t *col;
+    const uint8_t *nz;
+    const int32_t *dst_core;
+} sk_fan_part;
+
+/* The fan-out table of a population of n_src neurons on cores own[i] (runtime/fanout.py's
+ * FanoutTable), built in one pass per source without sorting: totals (n_src x SK_NFAN), ptr
+ * (n_src + 1) and the entries core, syn, words, per source in the order their cores first
+ * appear, into entry arrays of `room` entries (sum_i min(words read by source i, n_cores) is
+ * enough).  core_xy: (n_cores, 2).  Returns 0, -1 if memory ran out, -2 if room was short. */
+int sk_fanout(int32_t n_src, int32_t n_cores, int32_t n_parts, const sk_fan_part *parts, const int32_t *own,
+              const int64_t *core_xy, int64_t *totals, int64_t *ptr, int64_t room, int32_t *core, int32_t *syn,
+              int32_t *words);
 
 #endif

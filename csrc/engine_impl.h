@@ -16,9 +16,46 @@ typedef struct {
     VAL *ev_val;
     int32_t n_ev;
     int32_t *core;     /* core of each neuron, expanded from the segments */
+    int64_t *fired;    /* counters over the whole run only: events of each neuron in this sample */
     int32_t *outs;     /* indices of outgoing projections */
     int32_t n_outs;
 } SK_FN(state);
+
+/* out[j] += the rows w + idx[e] * n_dst of every event, for spikes (payload 1, where
+ * row * 1 == row exactly).  Each out[j] still receives its events in order, one addition at a
+ * time, so it rounds as the plain loop does; but a block of SK_BLOCK outputs stays in registers
+ * across all the events, instead of a load and a store of out[j] per event. */
+#define SK_BLOCK 16
+#if defined(__GNUC__)
+/* Four values per vector (GCC's vector extension: AVX2 registers in the AVX2 clone, pairs of
+ * SSE2 registers otherwise); element-wise addition rounds as scalar addition does. */
+typedef VAL SK_FN(vec) __attribute__((vector_size(4 * sizeof(VAL))));
+#define SK_LANES 4
+#endif
+SK_VECTORIZE
+static void SK_FN(dense_spikes)(VAL *restrict out, const VAL *restrict w, int64_t n_dst,
+                                const int32_t *restrict idx, int32_t n_ev) {
+    int64_t j0 = 0;
+#if defined(__GNUC__)
+    for (; j0 + SK_BLOCK <= n_dst; j0 += SK_BLOCK) {
+        SK_FN(vec) acc[SK_BLOCK / SK_LANES];
+        memcpy(acc, out + j0, sizeof acc);
+        for (int32_t e = 0; e < n_ev; e++) {
+            const VAL *restrict row = w + (int64_t)idx[e] * n_dst + j0;
+            for (int32_t q = 0; q < SK_BLOCK / SK_LANES; q++) {
+                SK_FN(vec) r;
+                memcpy(&r, row + q * SK_LANES, sizeof r);
+                acc[q] += r;
+            }
+        }
+        memcpy(out + j0, acc, sizeof acc);
+    }
+#endif
+    for (int32_t e = 0; e < n_ev && j0 < n_dst; e++) {
+        const VAL *restrict row = w + (int64_t)idx[e] * n_dst;
+        for (int64_t j = j0; j < n_dst; j++) out[j] += row[j];
+    }
+}
 
 /* Scatter one population's events through one projection into the target's ring. */
 static void SK_FN(deliver)(const sk_proj *J, const SK_FN(state) *src, int32_t n_ev,
@@ -28,6 +65,12 @@ static void SK_FN(deliver)(const sk_proj *J, const SK_FN(state) *src, int32_t n_
         const int64_t n_dst = J->n_dst;
         if (!J->has_delay) {
             VAL *out = dst->acc + (int64_t)((t + J->delay_base) % ring) * dst_size;
+            int32_t spikes = 1;
+            for (int32_t e = 0; e < n_ev && spikes; e++) spikes = src->ev_val[e] == 1;
+            if (spikes) {
+                SK_FN(dense_spikes)(out, w, n_dst, src->ev_idx, n_ev);
+                return;
+            }
             for (int32_t e = 0; e < n_ev; e++) {
                 const VAL *row = w + (int64_t)src->ev_idx[e] * n_dst;
                 const VAL p = src->ev_val[e];
@@ -44,6 +87,19 @@ static void SK_FN(deliver)(const sk_proj *J, const SK_FN(state) *src, int32_t n_
             }
         }
     } else if (J->kind == SK_SPARSE) {
+        if (!J->has_delay) {
+            VAL *out = dst->acc + (int64_t)((t + J->delay_base) % ring) * dst_size;
+            for (int32_t e = 0; e < n_ev; e++) {
+                const int32_t i = src->ev_idx[e];
+                const VAL p = src->ev_val[e];
+                const int64_t lo = J->row_ptr[i], hi = J->row_ptr[i + 1];
+                if (p == 1)  /* a spike: w * 1 == w exactly */
+                    for (int64_t k = lo; k < hi; k++) out[J->col[k]] += w[k];
+                else
+                    for (int64_t k = lo; k < hi; k++) out[J->col[k]] += w[k] * p;
+            }
+            return;
+        }
         for (int32_t e = 0; e < n_ev; e++) {
             const int32_t i = src->ev_idx[e];
             const VAL p = src->ev_val[e];
@@ -104,23 +160,35 @@ static void SK_FN(deliver_xb)(const sk_proj *J, const SK_FN(state) *src, int32_t
 static void SK_FN(count_events)(const sk_pop *P, const SK_FN(state) *s, int32_t n_ev,
                                 int64_t *pc, int64_t *cc) {
     pc[SK_C_SPIKES] += n_ev;
+    /* Sums over the events, added to the population once; to the source core once per run of
+     * events on one core (neurons on a core are contiguous, so runs are long). */
+    int64_t syn = 0, words = 0, local = 0, remote = 0, hx = 0, hy = 0, hmax = pc[SK_C_HOPS_MAX];
+    int64_t *c = NULL;
+    int64_t c_sp = 0, c_local = 0, c_remote = 0, c_hx = 0, c_hy = 0;
     for (int32_t e = 0; e < n_ev; e++) {
         const int32_t i = s->ev_idx[e];
         const int64_t *f = P->fan_tot + (int64_t)i * SK_NFAN;
-        int64_t *c = cc + (int64_t)s->core[i] * SK_NCOUNTERS;
-        c[SK_C_SPIKES] += 1;
-        pc[SK_C_SYNOPS] += f[SK_F_SYN];
-        pc[SK_C_WORDS] += f[SK_F_WORDS];
-        pc[SK_C_MSG_LOCAL] += f[SK_F_LOCAL];
-        pc[SK_C_MSG_REMOTE] += f[SK_F_REMOTE];
-        pc[SK_C_MSG_IN] += f[SK_F_LOCAL] + f[SK_F_REMOTE];
-        pc[SK_C_HOPS_X] += f[SK_F_HX];
-        pc[SK_C_HOPS_Y] += f[SK_F_HY];
-        if (f[SK_F_HMAX] > pc[SK_C_HOPS_MAX]) pc[SK_C_HOPS_MAX] = f[SK_F_HMAX];
-        c[SK_C_MSG_LOCAL] += f[SK_F_LOCAL];
-        c[SK_C_MSG_REMOTE] += f[SK_F_REMOTE];
-        c[SK_C_HOPS_X] += f[SK_F_HX];
-        c[SK_C_HOPS_Y] += f[SK_F_HY];
+        int64_t *ci = cc + (int64_t)s->core[i] * SK_NCOUNTERS;
+        if (ci != c) {
+            if (c) {
+                c[SK_C_SPIKES] += c_sp; c[SK_C_MSG_LOCAL] += c_local; c[SK_C_MSG_REMOTE] += c_remote;
+                c[SK_C_HOPS_X] += c_hx; c[SK_C_HOPS_Y] += c_hy;
+            }
+            c = ci;
+            c_sp = c_local = c_remote = c_hx = c_hy = 0;
+        }
+        c_sp += 1;
+        syn += f[SK_F_SYN];
+        words += f[SK_F_WORDS];
+        local += f[SK_F_LOCAL];
+        remote += f[SK_F_REMOTE];
+        hx += f[SK_F_HX];
+        hy += f[SK_F_HY];
+        if (f[SK_F_HMAX] > hmax) hmax = f[SK_F_HMAX];
+        c_local += f[SK_F_LOCAL];
+        c_remote += f[SK_F_REMOTE];
+        c_hx += f[SK_F_HX];
+        c_hy += f[SK_F_HY];
         if (f[SK_F_HMAX] > c[SK_C_HOPS_MAX]) c[SK_C_HOPS_MAX] = f[SK_F_HMAX];
         for (int64_t k = P->fan_ptr[i]; k < P->fan_ptr[i + 1]; k++) {
             int64_t *d = cc + (int64_t)P->fan_core[k] * SK_NCOUNTERS;
@@ -129,13 +197,58 @@ static void SK_FN(count_events)(const sk_pop *P, const SK_FN(state) *s, int32_t 
             d[SK_C_MSG_IN] += 1;
         }
     }
+    if (c) {
+        c[SK_C_SPIKES] += c_sp; c[SK_C_MSG_LOCAL] += c_local; c[SK_C_MSG_REMOTE] += c_remote;
+        c[SK_C_HOPS_X] += c_hx; c[SK_C_HOPS_Y] += c_hy;
+    }
+    pc[SK_C_SYNOPS] += syn;
+    pc[SK_C_WORDS] += words;
+    pc[SK_C_MSG_LOCAL] += local;
+    pc[SK_C_MSG_REMOTE] += remote;
+    pc[SK_C_MSG_IN] += local + remote;
+    pc[SK_C_HOPS_X] += hx;
+    pc[SK_C_HOPS_Y] += hy;
+    pc[SK_C_HOPS_MAX] = hmax;
+}
+
+/* count_events for a whole sample at once (counters over the run): every counter but the
+ * longest route is a sum over events, so neuron i's fired[i] events add fired[i] times its
+ * fan-out, which costs one pass over the neurons instead of one fan-out per event. */
+static void SK_FN(count_fired)(const sk_pop *P, const SK_FN(state) *s, int64_t *pc, int64_t *cc) {
+    for (int32_t i = 0; i < P->size; i++) {
+        const int64_t m = s->fired[i];
+        if (!m) continue;
+        const int64_t *f = P->fan_tot + (int64_t)i * SK_NFAN;
+        int64_t *c = cc + (int64_t)s->core[i] * SK_NCOUNTERS;
+        pc[SK_C_SPIKES] += m;
+        pc[SK_C_SYNOPS] += m * f[SK_F_SYN];
+        pc[SK_C_WORDS] += m * f[SK_F_WORDS];
+        pc[SK_C_MSG_LOCAL] += m * f[SK_F_LOCAL];
+        pc[SK_C_MSG_REMOTE] += m * f[SK_F_REMOTE];
+        pc[SK_C_MSG_IN] += m * (f[SK_F_LOCAL] + f[SK_F_REMOTE]);
+        pc[SK_C_HOPS_X] += m * f[SK_F_HX];
+        pc[SK_C_HOPS_Y] += m * f[SK_F_HY];
+        if (f[SK_F_HMAX] > pc[SK_C_HOPS_MAX]) pc[SK_C_HOPS_MAX] = f[SK_F_HMAX];
+        c[SK_C_SPIKES] += m;
+        c[SK_C_MSG_LOCAL] += m * f[SK_F_LOCAL];
+        c[SK_C_MSG_REMOTE] += m * f[SK_F_REMOTE];
+        c[SK_C_HOPS_X] += m * f[SK_F_HX];
+        c[SK_C_HOPS_Y] += m * f[SK_F_HY];
+        if (f[SK_F_HMAX] > c[SK_C_HOPS_MAX]) c[SK_C_HOPS_MAX] = f[SK_F_HMAX];
+        for (int64_t k = P->fan_ptr[i]; k < P->fan_ptr[i + 1]; k++) {
+            int64_t *d = cc + (int64_t)P->fan_core[k] * SK_NCOUNTERS;
+            d[SK_C_SYNOPS] += m * P->fan_syn[k];
+            d[SK_C_WORDS] += m * P->fan_words[k];
+            d[SK_C_MSG_IN] += m;
+        }
+    }
 }
 
 static void SK_FN(free_states)(SK_FN(state) *st, int32_t n) {
     if (!st) return;
     for (int32_t p = 0; p < n; p++) {
         free(st[p].acc); free(st[p].u); free(st[p].v); free(st[p].z);
-        free(st[p].ev_idx); free(st[p].ev_val); free(st[p].core); free(st[p].outs);
+        free(st[p].ev_idx); free(st[p].ev_val); free(st[p].core); free(st[p].outs); free(st[p].fired);
         free(st[p].q.proj); free(st[p].q.idx); free(st[p].q.val); free(st[p].q.n);
     }
     free(st);
@@ -162,6 +275,7 @@ int SK_FN(sk_run)(const sk_run_args *a) {
         st[p].core = (int32_t *)malloc(n * sizeof(int32_t));
         st[p].outs = (int32_t *)malloc((size_t)(a->n_projs > 0 ? a->n_projs : 1) * sizeof(int32_t));
         if (!st[p].acc || !st[p].ev_idx || !st[p].ev_val || !st[p].core || !st[p].outs) goto oom;
+        if (!a->per_step && !(st[p].fired = (int64_t *)calloc(n, sizeof(int64_t)))) goto oom;
         if (P->kernel >= SK_CUBA_FLOAT) {
             st[p].u = (VAL *)calloc(n, sizeof(VAL));
             st[p].v = (VAL *)calloc(n, sizeof(VAL));
@@ -217,11 +331,15 @@ int SK_FN(sk_run)(const sk_run_args *a) {
                     if (P->kernel == SK_INPUT && t < P->in_steps)
                         in = SK_INPUT_OF(P) + ((int64_t)b * P->in_steps + t) * n;
                     const VAL *ib = SK_INPUT_BIAS(P);
+                    /* Branch-free event list: inputs are dense enough (a third of them, say)
+                     * that a branch per value mispredicts often. */
                     for (int64_t i = 0; i < n; i++) {
                         VAL y = P->kernel == SK_INPUT ? (in ? in[i] : 0) : x[i] + (ib ? ib[i] : 0);
                         x[i] = 0;
                         if (yrec) yrec[i] = y;
-                        if (y != 0) { s->ev_idx[n_ev] = (int32_t)i; s->ev_val[n_ev] = y; n_ev++; }
+                        s->ev_idx[n_ev] = (int32_t)i;
+                        s->ev_val[n_ev] = y;
+                        n_ev += y != 0;
                     }
                 }
 #if SK_INTEGER
@@ -238,7 +356,10 @@ int SK_FN(sk_run)(const sk_run_args *a) {
                                             SK_REC_U(P) ? SK_REC_U(P) + rec : NULL, pc, cc);
                 }
                 s->n_ev = n_ev;
-                SK_FN(count_events)(P, s, n_ev, pc, cc);
+                if (s->fired)
+                    for (int32_t e = 0; e < n_ev; e++) s->fired[s->ev_idx[e]]++;
+                else
+                    SK_FN(count_events)(P, s, n_ev, pc, cc);
                 if (P->rec_count) {
                     int64_t *cnt = P->rec_count + (int64_t)b * n;
                     for (int32_t e = 0; e < n_ev; e++) cnt[s->ev_idx[e]]++;
@@ -259,6 +380,12 @@ int SK_FN(sk_run)(const sk_run_args *a) {
                 }
             }
         }
+        if (!a->per_step && a->steps > 0)
+            for (int32_t p = 0; p < a->n_pops; p++) {
+                int64_t *pc = a->pop_counters + ((int64_t)b * a->n_pops + p) * SK_NCOUNTERS;
+                SK_FN(count_fired)(&a->pops[p], &st[p], pc, a->core_counters + (int64_t)b * a->n_cores * SK_NCOUNTERS);
+                memset(st[p].fired, 0, (size_t)a->pops[p].size * sizeof(int64_t));
+            }
     }
     SK_FN(free_states)(st, a->n_pops);
     free(xw.x); free(xw.col); free(xw.out); free(xw.code);

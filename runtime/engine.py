@@ -23,7 +23,7 @@ from ..ir.inputs import check_inputs
 from ..ir.limits import ENV_VAR, check_size
 from .counters import COUNTERS, Counters
 from .crossbar import ColumnGroups, column_groups, tile_count
-from .fanout import fanout_tables
+from .fanout import engine_fanout_tables, source_order
 from .program import KERNELS, OVERFLOWS, PROJECTION_KINDS, RESETS, ROUNDINGS, Program
 from .xylo import engine_weight
 
@@ -122,7 +122,7 @@ def run(
                  for n, vs in state_req.items()}
     c_args = _CArgs(ffi, fixed)
     pops = ffi.new("sk_pop[]", len(program.populations))
-    for k, (pop, table) in enumerate(zip(program.populations, _cached(program, "_fanout_tables", fanout_tables))):
+    for k, (pop, table) in enumerate(zip(program.populations, _cached(program, "_fanout_tables", _fanout))):
         c_args.population(pops[k], program, k, table, data, length, batch)
         if pop.name in rec_out:
             c_args.output(pops[k], "rec_out", rec_out[pop.name])
@@ -264,8 +264,9 @@ class _CArgs:
         c.seg_start = self.buf(np.concatenate([[0], cut, [pop.size]]).astype(np.int32), "int32_t")
         c.seg_core = self.buf(own[np.concatenate([[0], cut])].astype(np.int32), "int32_t")
         c.fan_tot, c.fan_ptr = self.buf(table.totals, "int64_t"), self.buf(table.ptr, "int64_t")
-        c.fan_core, c.fan_syn = self.buf(table.core, "int32_t"), self.buf(table.syn, "int64_t")
-        c.fan_words = self.buf(table.words, "int64_t")
+        c.fan_core = self.buf(table.core.astype(np.int32, copy=False), "int32_t")
+        c.fan_syn = self.buf(table.syn.astype(np.int32, copy=False), "int32_t")
+        c.fan_words = self.buf(table.words.astype(np.int32, copy=False), "int32_t")
         if pop.kernel == "input":
             port = next(p for p, n in program.inputs.items() if n == pop.name)
             setattr(c, "in" + self.suffix, self.buf(data[port].reshape(batch, length, pop.size), self.vtype))
@@ -334,10 +335,12 @@ def _engine_layout(j: Any, n_src: int, dtype: Any, weight: np.ndarray) -> _Layou
         delay = None if j.delay is None else np.ascontiguousarray(j.delay.T, dtype=np.int32)
         return _Layout(np.ascontiguousarray(weight.T, dtype=dtype), delay)
     if j.kind == "sparse":
-        order = np.argsort(j.source_index, kind="stable")
-        delay = None if j.delay is None else j.delay[order].astype(np.int32)
-        row_ptr = np.searchsorted(j.source_index[order], np.arange(n_src + 1)).astype(np.int64)
-        return _Layout(weight[order].astype(dtype), delay, row_ptr, j.target_index[order].astype(np.int32))
+        order = source_order(j.source_index)
+        pick = (lambda a: a) if order is None else (lambda a: a[order])  # noqa: E731
+        delay = None if j.delay is None else pick(j.delay).astype(np.int32)
+        row_ptr = np.searchsorted(pick(j.source_index), np.arange(n_src + 1)).astype(np.int64, copy=False)
+        # No copy of weights already in order and type: the engine only reads them.
+        return _Layout(pick(weight).astype(dtype, copy=False), delay, row_ptr, pick(j.target_index).astype(np.int32))
     return _Layout(np.ascontiguousarray(weight, dtype=dtype))
 
 
@@ -347,6 +350,15 @@ def _cached(program: Program, key: str, make: Any) -> Any:
     if key not in program.__dict__:
         program.__dict__[key] = make(program)
     return program.__dict__[key]
+
+
+def _fanout(program: Program) -> list[Any]:
+    """The fan-out tables, reading sparse synapses from the engine's layout (built once).  Its
+    weights are the program's, scaled by a power of two at most, so zero where those are."""
+    layouts = _cached(program, "_engine_layouts", _layouts)
+    csr = {j.name: (lay.row_ptr, lay.col, (lay.weight != 0).view(np.uint8))
+           for j, lay in zip(program.projections, layouts) if j.kind == "sparse"}
+    return engine_fanout_tables(program, engine_module(), csr)
 
 
 def _layouts(program: Program) -> list[_Layout]:
