@@ -35,9 +35,25 @@
 #define SK_FIRE_SAME(vv) (vv > thr0)
 #define SK_FIRE_BN(vv) (fs[i] * (vv) + fb[i] > thr[i])
 
-/* Pass 2: the neurons whose membrane v[i] meets FIRE fire, eight tested at a time because firing
- * is rare.  FIRE is evaluated on the stored membrane, the value pass 1 computed (or that
- * subtract_next left), so it decides as it would have in pass 1. */
+/* fire ? a : b through a bit mask: a select GCC keeps branch-free (it turns `?:` back into a
+ * branch here), bit for bit one of the two values. */
+static inline double sk_pick(int fire, double a, double b) {
+    uint64_t ua, ub;
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    const uint64_t m = (uint64_t)0 - (uint64_t)(fire != 0);
+    const uint64_t r = (ua & m) | (ub & ~m);
+    double out;
+    memcpy(&out, &r, sizeof out);
+    return out;
+}
+
+/* Pass 2: the neurons whose membrane v[i] meets FIRE fire, eight tested at a time, and a group
+ * where none fires skipped (firing is often rare).  Inside a group where one fires, no branch per
+ * neuron: a layer where a quarter fire (the digits model's) mispredicted one in four.  Every
+ * neuron's event slot is written and the count advanced only if it fired (the lists hold n
+ * entries), and the reset value is selected.  FIRE is evaluated on the stored membrane, the
+ * value pass 1 computed (or that subtract_next left), so it decides as it would have in pass 1. */
 #define SK_PASS2(FIRE)                                                                           \
     for (int32_t i0 = 0; i0 < n; i0 += 8) {                                                      \
         const int32_t i1 = i0 + 8 < n ? i0 + 8 : n;                                             \
@@ -45,10 +61,13 @@
         for (int32_t i = i0; i < i1; i++) any |= FIRE(v[i]);                                     \
         if (!any) continue;                                                                      \
         for (int32_t i = i0; i < i1; i++) {                                                      \
-            if (!(FIRE(v[i]))) continue;                                                         \
-            if (reset == SK_RESET_VALUE) v[i] = vr[i];                                           \
-            else if (reset == SK_RESET_SUBTRACT) v[i] = v[i] - thr[i];                           \
-            ev_idx[n_ev] = i; ev_val[n_ev] = 1.0; n_ev++;                                        \
+            const double vi = v[i];                                                              \
+            const int fire = FIRE(vi);                                                           \
+            double after = vi;                                                                   \
+            if (reset == SK_RESET_VALUE) after = vr[i];                                          \
+            else if (reset == SK_RESET_SUBTRACT) after = vi - thr[i];                            \
+            v[i] = sk_pick(fire, after, vi);                                                     \
+            ev_idx[n_ev] = i; ev_val[n_ev] = 1.0; n_ev += fire;                                  \
         }                                                                                        \
     }
 

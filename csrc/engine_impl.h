@@ -50,10 +50,23 @@ static void SK_FN(dense_spikes)(VAL *restrict out, const VAL *restrict w, int64_
         }
         memcpy(out + j0, acc, sizeof acc);
     }
+    /* Outputs left over (all of a layer narrower than a block, such as a 10-class readout): one
+     * vector at a time, then one value at a time, each kept in a register over the events. */
+    for (; j0 + SK_LANES <= n_dst; j0 += SK_LANES) {
+        SK_FN(vec) acc;
+        memcpy(&acc, out + j0, sizeof acc);
+        for (int32_t e = 0; e < n_ev; e++) {
+            SK_FN(vec) r;
+            memcpy(&r, w + (int64_t)idx[e] * n_dst + j0, sizeof r);
+            acc += r;
+        }
+        memcpy(out + j0, &acc, sizeof acc);
+    }
 #endif
-    for (int32_t e = 0; e < n_ev && j0 < n_dst; e++) {
-        const VAL *restrict row = w + (int64_t)idx[e] * n_dst;
-        for (int64_t j = j0; j < n_dst; j++) out[j] += row[j];
+    for (; j0 < n_dst; j0++) {
+        VAL acc = out[j0];
+        for (int32_t e = 0; e < n_ev; e++) acc += w[(int64_t)idx[e] * n_dst + j0];
+        out[j0] = acc;
     }
 }
 

@@ -23,7 +23,7 @@ from ..ir.inputs import check_inputs
 from ..ir.limits import ENV_VAR, check_size
 from .counters import COUNTERS, Counters
 from .crossbar import ColumnGroups, column_groups, tile_count
-from .fanout import engine_fanout_tables, source_order
+from .fanout import TOTAL_COLUMNS, engine_fanout_tables, source_order
 from .program import KERNELS, OVERFLOWS, PROJECTION_KINDS, RESETS, ROUNDINGS, Program
 from .xylo import engine_weight
 
@@ -140,8 +140,8 @@ def run(
         if j.kind == "crossbar":
             c_args.crossbar(projs[k], j, k, groups[j.name], tiles[j.name])
     tsteps = steps if counters == "step" else 1
-    pop_counters = np.zeros((batch, tsteps, len(program.populations), len(COUNTERS)), np.int64)
-    core_counters = np.zeros((batch, tsteps, program.n_cores, len(COUNTERS)), np.int64)
+    pop_counters, core_counters = _zeros_together(((batch, tsteps, len(program.populations), len(COUNTERS)),
+                                                   (batch, tsteps, program.n_cores, len(COUNTERS))))
     fn = lib.sk_run_fixed if fixed else lib.sk_run_float
 
     def call(lo: int, hi: int) -> int:
@@ -155,7 +155,7 @@ def run(
         return fn(args)
 
     if batch and steps:
-        codes = _in_chunks(call, batch, n_threads)
+        codes = _in_chunks(call, batch, n_threads, steps * _sample_step_work(program))
         if any(codes):
             raise SimulationError("the C engine could not allocate its state",
                                   fix="run fewer samples or a smaller program")
@@ -176,6 +176,18 @@ def run(
         ),
         steps=steps,
     )
+
+
+def _zeros_together(shapes: Iterable[tuple[int, ...]]) -> list[np.ndarray]:
+    """Zeroed int64 arrays of ``shapes``, views of one allocation.  Counters per step are
+    megabytes that C touches once: one large block lets NumPy ask the kernel for huge pages
+    (it does for blocks of 4 MiB and more), so the first touch costs a few page faults instead
+    of one per 4 KiB, which with two threads dominated the run (the faults contend)."""
+    shapes = list(shapes)
+    sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
+    block = np.zeros(sum(sizes), np.int64)
+    cuts = np.cumsum([0] + sizes)
+    return [block[lo:hi].reshape(s) for lo, hi, s in zip(cuts[:-1], cuts[1:], shapes)]
 
 
 def _whole_steps(steps: Any) -> int:
@@ -509,14 +521,40 @@ def _row_abs_max(j: Any, program: Program) -> float:
 # thread, and Ctrl-C stops it after the chunks in flight (samples are independent, so chunking
 # changes no result).
 _CHUNKS_PER_THREAD = 8
+# Fewest units of work (synapse words read and neurons updated, as if every neuron fired every
+# step) in a chunk: an upper bound on its real work that even a cache-missing engine (about 10^8
+# words/s) gets through in about half a second, so Ctrl-C still acts promptly, while a small run
+# (the digits model: 2 * 10^5 per sample) is not cut into calls too short to pay their set-up.
+_MIN_CHUNK_WORK = 50_000_000
+_WORDS = TOTAL_COLUMNS.index("words")
 
 
-def _in_chunks(call: Any, batch: int, n_threads: int) -> list[int]:
-    """``call(lo, hi)`` over samples ``[0, batch)`` in chunks spread over ``n_threads`` threads;
-    the status codes of the calls.  The main thread only waits, so a KeyboardInterrupt reaches
-    it; the threads then stop after their current chunk and the interrupt is raised again."""
+def _sample_step_work(program: Program) -> int:
+    """The most work one step of one sample can cost: every neuron updated and every synapse
+    word read (each neuron firing once), from the fan-out tables the run has built."""
+    tables = _cached(program, "_fanout_tables", _fanout)
+    return sum(p.size for p in program.populations) + sum(int(t.totals[:, _WORDS].sum()) for t in tables)
+
+
+def _chunk_plan(batch: int, n_threads: int, sample_work: int = 0) -> list[tuple[int, int]]:
+    """Samples ``[0, batch)`` cut into ``(lo, hi)`` chunks: up to ``_CHUNKS_PER_THREAD`` per
+    thread, but (given ``sample_work``, the most work one sample can cost) none under
+    ``_MIN_CHUNK_WORK`` unless that would leave a thread without a chunk."""
     per = max(1, -(-batch // (n_threads * _CHUNKS_PER_THREAD)))
-    chunks = [(lo, min(batch, lo + per)) for lo in range(0, batch, per)]
+    if sample_work > 0 and batch:
+        per = max(per, min(-(-_MIN_CHUNK_WORK // sample_work), max(1, batch // n_threads)))
+        # as many chunks for every thread, so none is left with an extra one at the end
+        n_chunks = -(-batch // per)
+        per = -(-batch // (-(-n_chunks // n_threads) * n_threads))
+    return [(lo, min(batch, lo + per)) for lo in range(0, batch, per)]
+
+
+def _in_chunks(call: Any, batch: int, n_threads: int, sample_work: int = 0) -> list[int]:
+    """``call(lo, hi)`` over the chunks of :func:`_chunk_plan`, spread over ``n_threads``
+    threads; the status codes of the calls.  The main thread only waits, so a KeyboardInterrupt
+    reaches it; the threads then stop after their current chunk and the interrupt is raised
+    again."""
+    chunks = _chunk_plan(batch, n_threads, sample_work)
     stop = threading.Event()
 
     def worker(part: list[tuple[int, int]]) -> int:
