@@ -34,12 +34,13 @@ def hop_latency(program: Program, steps: int = 1) -> Program:
     return dataclasses.replace(program, projections=projections, metadata=meta)
 
 
-def pipeline_depth(program: Program) -> int:
+def pipeline_depth(program: Program, skip: str | None = None) -> int:
     """Steps an input needs to reach the last population along the longest feed-forward path (its
-    longest delay per hop): how many steps past the input's end a run must go to see its effect."""
+    longest delay per hop): how many steps past the input's end a run must go to see its effect.
+    ``skip``: a population whose synapses carry no input (an always-on bias neuron) and so no path."""
     index = program.index
     depth = np.zeros(len(program.populations), np.int64)
-    forward = sorted((j for j in program.projections if index[j.source] < index[j.target]),
+    forward = sorted((j for j in program.projections if index[j.source] < index[j.target] and j.source != skip),
                      key=lambda j: index[j.target])
     for j in forward:
         depth[index[j.target]] = max(depth[index[j.target]], depth[index[j.source]] + j.max_delay())

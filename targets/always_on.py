@@ -41,7 +41,7 @@ import numpy as np
 from ..errors import UnsupportedError
 from ..runtime.program import Population, Program, Projection
 
-__all__ = ["ALWAYS_ON", "Bias", "LoweredBiases", "lower_biases", "chip_shifts", "chip_depth", "split_to_fit",
+__all__ = ["ALWAYS_ON", "Bias", "LoweredBiases", "lower_biases", "chip_shifts", "split_to_fit",
            "needs_lowering"]
 
 ALWAYS_ON = "always_on"       # name of the always-on population (a suffix keeps it unique)
@@ -154,8 +154,9 @@ def _moved_biases(program: Program, decaying: Callable[[Population], bool] | Non
         bias = pop.params.get("input_bias")
         if bias is None or not np.any(bias):
             continue
-        if late.get(pop.name, 0) or (decaying is not None and decaying(pop)):
-            why = "into a decaying current" if decaying is not None and decaying(pop) else \
+        into_decaying = decaying is not None and decaying(pop)
+        if late.get(pop.name, 0) or into_decaying:
+            why = "into a decaying current" if into_decaying else \
                 f"(the population starts {late[pop.name]} chip step(s) before its first input)"
             biases.append(Bias(pop.name, 0, bias, f"the bias of its input projections {why}"))
             pops[k] = dataclasses.replace(pop, params={n: v for n, v in pop.params.items() if n != "input_bias"})
@@ -276,15 +277,3 @@ def _aligned(program: Program, source: str, shifts: dict[str, int], steps_per_ho
             j = dataclasses.replace(j, delay=delay)
         projections.append(j)
     return dataclasses.replace(program, projections=tuple(projections))
-
-
-def chip_depth(program: Program, skip: str | None) -> int:
-    """Steps an input needs to reach the last population (its longest delay per hop), not counting
-    the always-on neuron's synapses, which carry no input."""
-    index = program.index
-    depth = dict.fromkeys(index, 0)
-    forward = sorted((j for j in program.projections if index[j.source] < index[j.target] and j.source != skip),
-                     key=lambda j: index[j.target])
-    for j in forward:
-        depth[j.target] = max(depth[j.target], depth[j.source] + j.max_delay())
-    return max(depth.values(), default=0)

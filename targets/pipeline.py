@@ -12,11 +12,12 @@ import numpy as np
 from ..compiler.mapping import map_program
 from ..compiler.passes.base import Change, PassRecord
 from ..compiler.pipeline import Compiled, compile_graph
+from ..compiler.timing import pipeline_depth
 from ..errors import UnsupportedError
 from ..hardware import HardwareSpec
 from ..ir.graph import Graph
 from ..runtime.program import Program
-from .always_on import LoweredBiases, chip_depth, lower_biases, split_to_fit
+from .always_on import LoweredBiases, lower_biases, split_to_fit
 from .options import Options
 from .protocol import Timing
 
@@ -51,7 +52,7 @@ def finish_for(compiled: Compiled, spec: HardwareSpec, options: Options, *, targ
         _refuse_relays_on_loops(program, target)
     # The options travel with the program, so a price or a report can read the knobs it was built with.
     program = dataclasses.replace(program, metadata={**program.metadata, "target": target, "options": options.as_dict(),
-                                                     "pipeline_depth": chip_depth(program, lowered.source)})
+                                                     "pipeline_depth": pipeline_depth(program, lowered.source)})
     return Compiled(compiled.graph, program, tuple(records))
 
 

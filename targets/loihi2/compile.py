@@ -23,9 +23,10 @@ import numpy as np
 from ...compiler.mapping import map_program
 from ...compiler.passes.base import Change, PassRecord
 from ...compiler.pipeline import Compiled, compile_graph
+from ...compiler.timing import pipeline_depth
 from ...ir.graph import Graph
 from ...runtime.program import Population, Program
-from ..always_on import ALWAYS_ON, LoweredBiases, chip_depth, lower_biases
+from ..always_on import ALWAYS_ON, LoweredBiases, lower_biases
 from ..options import Options, option, weight_bits_option
 from ..protocol import ONE_STEP_PER_HOP
 from .encode import DECAY_BITS, MAX_DELAY, encode
@@ -63,7 +64,7 @@ def compile_loihi2(graph: Graph, options: Options | None = None, calibration: An
         mapped = map_program(program, LOIHI2_SPEC)     # the populations changed: map them again
         program = mapped.program
         records = [mapped.record if r.name == "map" else r for r in records]
-    depth = chip_depth(program, lowered.source)
+    depth = pipeline_depth(program, lowered.source)
     program = dataclasses.replace(program, metadata={**program.metadata, "target": "loihi2",
                                                      "options": options.as_dict(), "pipeline_depth": depth})
     records.append(_record(program, lowered, depth))
