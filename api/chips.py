@@ -228,20 +228,22 @@ def compare(model: Any, data: Dataset | str | os.PathLike | None = None, targets
     graph = load(model, dt=dt, source=source)
     data = resolve_data(data, model, graph, samples)
     rows = []
+    refusals: list[SpikecError] = []
     for chip in chips:
         try:
             report = run(graph, data, target=chip, threads=threads)
         except _REFUSALS as exc:
             # One chip that cannot hold the model (Xylo's 16 inputs, TULIP's binary neurons) is a row
             # of the comparison, not the end of it.
+            refusals.append(exc)
             rows.append(Comparison(chip.name, chip.title, None, None, None, None, None, (), refused=str(exc)))
             continue
         assert report.estimate is not None
         rows.append(Comparison(chip.name, chip.title, report.estimate.energy, report.estimate.latency,
                                report.estimate.active_cores, chip.chips(report.program), report.accuracy,
                                report.estimate.missing))
-    if all(r.refused for r in rows):
-        run(graph, data, target=chips[0], threads=threads)     # raises the first target's refusal
+    if len(refusals) == len(rows):
+        raise refusals[0]
     return rows
 
 
