@@ -27,7 +27,7 @@ from .fanout import TOTAL_COLUMNS, engine_fanout_tables, source_order
 from .program import KERNELS, OVERFLOWS, PROJECTION_KINDS, RESETS, ROUNDINGS, Program
 from .xylo import engine_weight
 
-__all__ = ["run", "Result", "engine_module"]
+__all__ = ["run", "Result", "engine_module", "program_inputs", "in_chunks"]
 
 STATE_VARIABLES = ("v", "u")
 
@@ -92,7 +92,7 @@ def run(
     ffi, lib = lib_mod.ffi, lib_mod.lib
     if counters not in ("step", "total"):
         raise SimulationError(f"counters={counters!r}", parameter="counters", fix="use 'step' or 'total'")
-    data = _check_inputs(program, inputs)
+    data = program_inputs(program, inputs)
     batch, length = next(iter(data.values())).shape[:2] if data else (1, 0)
     steps = length if steps is None else _whole_steps(steps)
     names = ([p.name for p in program.populations] if record == "all"
@@ -155,7 +155,7 @@ def run(
         return fn(args)
 
     if batch and steps:
-        codes = _in_chunks(call, batch, n_threads, steps * _sample_step_work(program))
+        codes = in_chunks(call, batch, n_threads, steps * _sample_step_work(program))
         if any(codes):
             raise SimulationError("the C engine could not allocate its state",
                                   fix="run fewer samples or a smaller program")
@@ -391,7 +391,7 @@ def _crossbar_groups(program: Program) -> dict[str, ColumnGroups]:
     return out
 
 
-def _check_inputs(program: Program, inputs: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def program_inputs(program: Program, inputs: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     shapes = {port: program.population(pop).shape for port, pop in program.inputs.items()}
     fixed = program.arithmetic == "fixed"
     return check_inputs(shapes, inputs, integer=fixed, dtype=np.dtype(np.int64 if fixed else np.float64),
@@ -549,7 +549,7 @@ def _chunk_plan(batch: int, n_threads: int, sample_work: int = 0) -> list[tuple[
     return [(lo, min(batch, lo + per)) for lo in range(0, batch, per)]
 
 
-def _in_chunks(call: Any, batch: int, n_threads: int, sample_work: int = 0) -> list[int]:
+def in_chunks(call: Any, batch: int, n_threads: int, sample_work: int = 0) -> list[int]:
     """``call(lo, hi)`` over the chunks of :func:`_chunk_plan`, spread over ``n_threads``
     threads; the status codes of the calls.  The main thread only waits, so a KeyboardInterrupt
     reaches it; the threads then stop after their current chunk and the interrupt is raised

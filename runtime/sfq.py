@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ProgramError, SimulationError
 from .counters import Counters
-from .engine import _in_chunks, engine_module
+from .engine import engine_module, in_chunks
 from .program import RESETS
 
 __all__ = ["CELL_TYPES", "SFQ_COUNTERS", "PulseNetlist", "PulseRun", "SfqCounters", "run_pulses"]
@@ -249,7 +249,7 @@ def run_pulses(net: PulseNetlist, inputs: np.ndarray, *, period_fs: int, stochas
 
     if batch and steps:
         n_threads = max(1, min(threads or 1, batch))
-        if any(_in_chunks(call, batch, n_threads)):
+        if any(in_chunks(call, batch, n_threads)):
             raise SimulationError("the SFQ kernel could not allocate its event queue",
                                   fix="run fewer samples or a smaller netlist")
     return PulseRun(spikes, counters)

@@ -11,7 +11,7 @@ from typing import Mapping
 import numpy as np
 
 from ...runtime.counters import COUNTERS
-from ...runtime.engine import _check_inputs
+from ...runtime.engine import program_inputs
 from ...runtime.program import Program
 from ...runtime.sfq import SfqCounters, run_pulses
 from ..protocol import BackendRun
@@ -32,7 +32,7 @@ def run_sfq(program: Program, inputs: Mapping[str, np.ndarray], steps: int, *,
     t0 = time.perf_counter()
     options = program_options(program)
     net = lower_netlist(program, options)
-    data = _check_inputs(program, dict(inputs))
+    data = program_inputs(program, dict(inputs))
     batch = next(iter(data.values())).shape[0] if data else 1
     pulses = np.zeros((batch, steps, net.pulses.input_cell.size), np.uint8)
     for port, pop in program.inputs.items():
