@@ -48,6 +48,7 @@ import numpy as np
 
 from ..errors import GraphValidationError
 from ..ir import LIF, Graph, Input, Output, SparseLinear, make_population
+from ..ir.limits import check_size
 from ..targets.protocol import WeightSampler
 from .weights import draw
 
@@ -150,6 +151,7 @@ def build_reservoir(n_inputs: int, n_neurons: int = 300, *, topology: str = "gri
                                    fix="a power of two (exact sums need dyadic weights), e.g. 2**-10")
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise GraphValidationError(f"seed={seed!r}", parameter="seed", fix="a whole number >= 0")
+    _check_memory(n_inputs, n_neurons, topology, p_recurrent, p_input, lam)
     rng = np.random.default_rng(int(seed))
     exc = np.zeros(n_neurons, bool)
     exc[rng.permutation(n_neurons)[:max(1, round(excitatory * n_neurons))]] = True
@@ -237,6 +239,21 @@ def _random_pairs(rng: np.random.Generator, n_src: int, n_dst: int, p: float,
         sources.append(rows[i])
         targets.append(j)
     return np.concatenate(sources).astype(np.int64), np.concatenate(targets).astype(np.int64)
+
+
+def _check_memory(n_inputs: int, n_neurons: int, topology: str, p_recurrent: float, p_input: float,
+                  lam: float) -> None:
+    """Refuse before drawing what the pair draws would allocate above the limit: a chunk of rows
+    against every neuron (for the grid, its 3-D differences and probabilities too), and the
+    expected synapses (source, target, weight: 24 bytes each).  On the unit grid a neuron's
+    expected fan-out is at most max(C) times the Gaussian's volume, (pi lam^2)^(3/2)."""
+    per_cell = 6 * 8 if topology == "grid" else 8
+    working = min(_CHUNK, max(n_neurons, n_inputs)) * n_neurons * per_cell
+    fan_out = n_neurons * p_recurrent if topology == "random" else max(MAASS_C.values()) * (math.pi * lam ** 2) ** 1.5
+    expected = n_neurons * min(fan_out, n_neurons) + n_inputs * n_neurons * p_input
+    check_size(f"a reservoir of {n_neurons:,} neurons ({topology} pairs drawn {_CHUNK} rows at a time, expected "
+               f"synapses x 24 bytes)", int(working + 24 * expected), parameter="n_neurons",
+               fix="build a smaller reservoir (a few hundred to a few thousand neurons is the usual size)")
 
 
 def _count(value: object, name: str) -> int:

@@ -114,3 +114,14 @@ def test_the_published_maass_constants() -> None:
     assert MAASS_LAMBDA == 2.0
     r = build_reservoir(2, 100)
     assert r.excitatory.sum() == 80
+
+
+@pytest.mark.parametrize("topology, n", [("grid", 10**8), ("random", 300_000)])
+def test_a_reservoir_too_big_for_memory_is_refused_before_drawing(topology: str, n: int) -> None:
+    # 10^8 grid neurons would draw 512 x 10^8 x 3 doubles per chunk (1.1 TiB); 3 x 10^5 random
+    # neurons at p = 0.03 would hold 2.7 x 10^9 synapses.
+    from spikec.errors import ResourceLimitError
+
+    with pytest.raises(ResourceLimitError, match="SPIKEC_MAX_BYTES") as info:
+        build_reservoir(16, n, topology=topology)
+    assert info.value.parameter == "n_neurons" and "smaller reservoir" in info.value.fix
