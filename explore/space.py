@@ -160,6 +160,12 @@ def parse_space(raw: Mapping[str, Any], *, default_name: str = "explore", target
         if not isinstance(own, Mapping):
             raise SpecError(f"[targets.{name}] must be a table of knobs", parameter=f"targets.{name}")
         spaces.append(_target_space(name, {**compiler, **own}, set(own)))
+    if len(spaces) == 1 and not any(p.searched for p in spaces[0].params):
+        # Every trial would be the same compile and run: nothing to search.
+        raise SpecError(f"the space varies nothing: target {names[0]} has no knob with a range or choices",
+                        parameter="--space",
+                        fix=f"give a knob of {names[0]} a range (weight_bits = {{ low = 4, high = 8 }}) or a list of "
+                            "choices, or name a second target to compare (see `spikec targets`)")
     objectives = study.get("objectives", ["accuracy", "energy", "latency"])
     if not isinstance(objectives, list) or not objectives or any(o not in OBJECTIVES for o in objectives) \
             or len(set(objectives)) != len(objectives):

@@ -51,6 +51,7 @@ def test_targets_flag_picks_and_adds_targets(raw_space):
     (lambda r: r.update(constraints={"real_time": "yes"}), ["real_time"]),
     (lambda r: r.update(constraint={"real_time": True}), ["unknown key"]),
     (lambda r: r.update(targets={}), ["names no target"]),
+    (lambda r: r.update(compiler={}, targets={"loihi2": {"weight_bits": 8}}), ["varies nothing", "low = 4"]),
 ])
 def test_refusals_name_the_knob_and_the_fix(edit, words, raw_space):
     raw = raw_space
